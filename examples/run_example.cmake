@@ -1,0 +1,11 @@
+# Runs one example; it must exit 0 and, when an .expected file exists, print exactly it.
+execute_process(COMMAND ${PROGRAM} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${PROGRAM} exited ${rc}\n${out}\n${err}")
+endif()
+if(EXISTS ${EXPECTED})
+  file(READ ${EXPECTED} want)
+  if(NOT out STREQUAL want)
+    message(FATAL_ERROR "${PROGRAM} printed:\n${out}\nexpected:\n${want}")
+  endif()
+endif()

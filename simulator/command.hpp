@@ -1,0 +1,67 @@
+// The rotary program's subcommands: each cmd_<name>.cpp registers itself with
+// `ROTARY_COMMAND(name, summary, setup)`; main.cpp builds the CLI11 app from the registry.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <rotary/diagnostic.hpp>
+#include <rotary/time.hpp>
+
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rotary::cli {
+
+// Exit codes shared by every subcommand (DESIGN.md section 5).
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_found = 1;  // the check found a lapse, the expression is invalid, ...
+inline constexpr int exit_usage = 2;
+
+// A usage error found after CLI11 parsed the flags (a malformed time, say): main prints
+// "rotary: error: <what>" on one line and exits 2.
+struct usage_error {
+  std::string what;
+};
+
+// A subcommand: `setup` adds its flags to `app` and returns the function that runs it.
+struct command {
+  std::string name;
+  std::string summary;
+  std::function<std::function<int()>(CLI::App& app)> setup;
+};
+
+inline std::vector<command>& registry() {
+  static std::vector<command> commands;
+  return commands;
+}
+
+struct registrar {
+  registrar(std::string name, std::string summary, std::function<std::function<int()>(CLI::App&)> setup) {
+    registry().push_back({std::move(name), std::move(summary), std::move(setup)});
+  }
+};
+
+#define ROTARY_COMMAND_CAT2(a, b) a##b
+#define ROTARY_COMMAND_CAT(a, b) ROTARY_COMMAND_CAT2(a, b)
+#define ROTARY_COMMAND(name, summary, setup) \
+  static const ::rotary::cli::registrar ROTARY_COMMAND_CAT(rotary_command_, __LINE__){name, summary, setup}
+
+// Flag value helpers: parse or throw usage_error naming the flag.
+inline sys_seconds time_flag(const std::string& flag, const std::string& text) {
+  auto r = parse_time(text);
+  if (!r) throw usage_error{flag + " " + text + ": " + r.error().message + " (column " + std::to_string(r.error().column) + ")"};
+  return *r;
+}
+inline seconds duration_flag(const std::string& flag, const std::string& text, bare_number bare = bare_number::reject) {
+  auto r = parse_duration(text, bare);
+  if (!r) throw usage_error{flag + " " + text + ": " + r.error().message + " (column " + std::to_string(r.error().column) + ")"};
+  return *r;
+}
+inline std::optional<sys_seconds> optional_time_flag(const std::string& flag, const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  return time_flag(flag, text);
+}
+
+}  // namespace rotary::cli

@@ -1,0 +1,63 @@
+// rotary: rotate API tokens safely. See `rotary --help` and README.md.
+#include "command.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#ifndef ROTARY_VERSION
+#define ROTARY_VERSION "0.0.0"
+#endif
+
+namespace {
+
+// One line, no trailing "Run with --help" paragraph: the form a cron log wants.
+int usage(const std::string& what) {
+  std::cerr << "rotary: error: " << what << "\n";
+  std::cerr << "Try 'rotary --help' for more information.\n";
+  return rotary::cli::exit_usage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rotary: rotate API tokens safely: lifecycle rules, cron schedules, a simulator,\n"
+               "a fake /rotatetoken server and the rotation job.",
+               "rotary"};
+  app.set_version_flag("--version", std::string("rotary ") + ROTARY_VERSION);
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 ok, 1 the check found a problem (a lapse, an unusable token, an invalid\n"
+             "expression), 2 usage error. Every subcommand has --help and --json.");
+
+  auto& commands = rotary::cli::registry();
+  std::sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::function<int()> chosen;
+  for (auto& c : commands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    auto run = c.setup(*sub);
+    sub->callback([&chosen, run] { chosen = run; });
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage(e.what());
+  } catch (const rotary::cli::usage_error& e) {
+    return usage(e.what);
+  }
+  try {
+    return chosen ? chosen() : rotary::cli::exit_usage;
+  } catch (const rotary::cli::usage_error& e) {
+    return usage(e.what);
+  } catch (const std::exception& e) {
+    std::cerr << "rotary: error: " << e.what() << "\n";
+    return rotary::cli::exit_found;
+  }
+}
