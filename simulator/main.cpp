@@ -15,7 +15,6 @@ namespace {
 // One line, no trailing "Run with --help" paragraph: the form a cron log wants.
 int usage(const std::string& what) {
   std::cerr << "rotary: error: " << what << "\n";
-  std::cerr << "Try 'rotary --help' for more information.\n";
   return rotary::cli::exit_usage;
 }
 

@@ -13,12 +13,13 @@
 // `rotary::parse_error`, which carries the diagnostic.
 #pragma once
 
+#include <rotary/outcome.hpp>
+
 #include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 namespace rotary {
 
@@ -42,34 +43,12 @@ private:
   rotary::diagnostic diagnostic_;
 };
 
+// Thrown by `parse_result<T>::value()` (found by `outcome` through ADL).
+[[noreturn]] inline void throw_error(const diagnostic& d) { throw parse_error(d); }
+
 // Either a parsed value or the diagnostic that explains why there is none.
 template <class T>
-class [[nodiscard]] parse_result {
-public:
-  parse_result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
-  parse_result(diagnostic d) : state_(std::in_place_index<1>, std::move(d)) {}  // NOLINT
-
-  [[nodiscard]] bool has_value() const noexcept { return state_.index() == 0; }
-  explicit operator bool() const noexcept { return has_value(); }
-
-  // The value; throws `parse_error` when parsing failed.
-  [[nodiscard]] const T& value() const& {
-    if (!has_value()) throw parse_error(std::get<1>(state_));
-    return std::get<0>(state_);
-  }
-  [[nodiscard]] T&& value() && {
-    if (!has_value()) throw parse_error(std::get<1>(state_));
-    return std::get<0>(std::move(state_));
-  }
-  const T& operator*() const& { return value(); }
-  const T* operator->() const { return &value(); }
-
-  // The diagnostic; precondition: `!has_value()`.
-  [[nodiscard]] const diagnostic& error() const { return std::get<1>(state_); }
-
-private:
-  std::variant<T, diagnostic> state_;
-};
+using parse_result = outcome<T, diagnostic>;
 
 // The diagnostic as a compiler would print it: a first line
 // "rotary: <severity>: <message>", then the input indented by two spaces and a caret line

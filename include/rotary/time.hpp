@@ -23,7 +23,7 @@
 //     90s  10m  60h  7d  2w  1h30m       numbers with units s, m, h, d, w, largest unit first
 //     PT10M  P1DT2H  P2W  PT90S          ISO-8601 durations (no years or months: their
 //                                        length is not fixed)
-// Bare numbers are an error unless the caller names their unit (`bare_number::minutes` for
+// Bare numbers are an error unless the caller names their unit (`bare_number::in_minutes` for
 // flags documented in minutes). Durations are never negative and at most 10,000 years.
 #pragma once
 
@@ -43,7 +43,7 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 
 // What a number without a unit means to `parse_duration`.
-enum class bare_number { reject, seconds, minutes };
+enum class bare_number { reject, in_seconds, in_minutes };
 
 // Parses an ISO-8601 instant (see the file comment for the accepted forms).
 [[nodiscard]] parse_result<sys_seconds> parse_time(std::string_view text);
@@ -346,7 +346,7 @@ inline parse_result<seconds> parse_duration(std::string_view text, bare_number b
     if (in.peek() == '.' || in.peek() == ',') return error_at(in.column(), "fractional durations are not supported; use a smaller unit (90s, not 1.5m)");
     if (in.done()) {
       if (!any && bare != bare_number::reject) {
-        const std::int64_t unit = bare == bare_number::minutes ? 60 : 1;
+        const std::int64_t unit = bare == bare_number::in_minutes ? 60 : 1;
         if (!add(n, unit)) return error_at(col, too_long, len);
         return seconds{total};
       }

@@ -1,0 +1,232 @@
+// rotary/clock.hpp: where "now" comes from, so tests and simulations can own it.
+//
+// A `Clock` answers `now()` as a `sys_seconds`. Three come with rotary:
+//
+//     rotary::real_clock real;                  // the system clock, truncated to seconds
+//     rotary::manual_clock manual{t0};          // moves only when told: set(t), advance(d)
+//     rotary::warp_clock warp{t0, 3600.0};      // starts at t0, an hour passes per real second
+//
+//     manual.advance(std::chrono::minutes{10}); // wakes every waiter whose deadline is reached
+//     warp.set_factor(0);                       // freezes warped time where it is, no jump back
+//
+// A `WaitableClock` can also block a thread until one of its instants: `wait_until(deadline,
+// stop)` returns true when the clock reached `deadline`, false when `stop` was requested first.
+// `clock_ref` refers to any waitable clock without templates, for code (like the fake server)
+// that takes "a clock" at run time. All three clocks are safe to use from many threads.
+#pragma once
+
+#include <rotary/time.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+#include <stop_token>
+
+namespace rotary {
+
+template <class C>
+concept Clock = requires(const C& c) {
+  { c.now() } -> std::same_as<sys_seconds>;
+};
+
+template <class C>
+concept WaitableClock = Clock<C> && requires(C& c, sys_seconds t, std::stop_token s) {
+  { c.wait_until(t, s) } -> std::same_as<bool>;
+};
+
+// The system clock, in whole seconds.
+class real_clock {
+public:
+  [[nodiscard]] sys_seconds now() const { return std::chrono::floor<seconds>(std::chrono::system_clock::now()); }
+  bool wait_until(sys_seconds deadline, std::stop_token stop = {});
+};
+
+// A clock that moves only when told. `set` may move it backwards (a test of a clock step);
+// `advance` only forwards.
+class manual_clock {
+public:
+  explicit manual_clock(sys_seconds start = sys_seconds{}) : now_(start) {}
+  [[nodiscard]] sys_seconds now() const;
+  void set(sys_seconds t);
+  void advance(seconds d);  // throws std::invalid_argument when d < 0
+  bool wait_until(sys_seconds deadline, std::stop_token stop = {});
+  // Threads blocked in wait_until right now (a driver that jumps time when everyone waits).
+  [[nodiscard]] int waiting() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::condition_variable_any changed_;
+  sys_seconds now_;
+  int waiting_ = 0;
+};
+
+// Virtual time that runs at `factor` times real time from a chosen start. Changing the factor
+// keeps the current instant (time never jumps back); factor 0 freezes it; `set` and `advance`
+// move it like a manual clock. Virtual time is kept to the nanosecond, `now()` floors it.
+class warp_clock {
+public:
+  explicit warp_clock(sys_seconds start, double factor = 1.0);
+  [[nodiscard]] sys_seconds now() const;
+  [[nodiscard]] double factor() const;
+  void set_factor(double factor);  // throws std::invalid_argument unless 0 <= factor <= 1e9
+  void set(sys_seconds t);
+  void advance(seconds d);  // throws std::invalid_argument when d < 0
+  bool wait_until(sys_seconds deadline, std::stop_token stop = {});
+
+private:
+  using steady = std::chrono::steady_clock;
+  using virtual_ns = std::chrono::sys_time<std::chrono::nanoseconds>;
+  [[nodiscard]] virtual_ns now_locked(steady::time_point real) const;
+  void rebase_locked(virtual_ns at, double factor);
+
+  mutable std::mutex mutex_;
+  std::condition_variable_any changed_;
+  virtual_ns base_virtual_;
+  steady::time_point base_real_;
+  double factor_;
+};
+
+// A non-owning reference to any waitable clock; copyable, two pointers wide. The clock must
+// outlive every clock_ref to it.
+class clock_ref {
+public:
+  template <WaitableClock C>
+    requires(!std::same_as<C, clock_ref>)
+  clock_ref(C& clock) noexcept  // NOLINT: implicit on purpose, like std::function_ref
+      : object_(&clock),
+        now_([](void* o) { return static_cast<C*>(o)->now(); }),
+        wait_([](void* o, sys_seconds t, std::stop_token s) { return static_cast<C*>(o)->wait_until(t, s); }) {}
+  [[nodiscard]] sys_seconds now() const { return now_(object_); }
+  bool wait_until(sys_seconds deadline, std::stop_token stop = {}) const { return wait_(object_, deadline, stop); }
+
+private:
+  void* object_;
+  sys_seconds (*now_)(void*);
+  bool (*wait_)(void*, sys_seconds, std::stop_token);
+};
+
+// ---------------------------------------------------------------------------------------------
+
+inline bool real_clock::wait_until(sys_seconds deadline, std::stop_token stop) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  return !cv.wait_until(lock, stop, std::chrono::system_clock::time_point(deadline), [] { return false; }) &&
+         !stop.stop_requested();
+}
+
+inline sys_seconds manual_clock::now() const {
+  std::lock_guard lock(mutex_);
+  return now_;
+}
+
+inline void manual_clock::set(sys_seconds t) {
+  {
+    std::lock_guard lock(mutex_);
+    now_ = t;
+  }
+  changed_.notify_all();
+}
+
+inline void manual_clock::advance(seconds d) {
+  if (d < seconds{0}) throw std::invalid_argument("manual_clock::advance: negative duration");
+  {
+    std::lock_guard lock(mutex_);
+    now_ += d;
+  }
+  changed_.notify_all();
+}
+
+inline bool manual_clock::wait_until(sys_seconds deadline, std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  ++waiting_;
+  const bool reached = changed_.wait(lock, stop, [&] { return now_ >= deadline; });
+  --waiting_;
+  return reached;
+}
+
+inline int manual_clock::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiting_;
+}
+
+inline warp_clock::warp_clock(sys_seconds start, double factor)
+    : base_virtual_(start), base_real_(steady::now()), factor_(0) {
+  set_factor(factor);
+  base_virtual_ = start;
+}
+
+inline warp_clock::virtual_ns warp_clock::now_locked(steady::time_point real) const {
+  const auto elapsed = std::chrono::duration<double, std::nano>(real - base_real_).count() * factor_;
+  return base_virtual_ + std::chrono::nanoseconds{static_cast<std::int64_t>(elapsed)};
+}
+
+inline void warp_clock::rebase_locked(virtual_ns at, double factor) {
+  base_virtual_ = at;
+  base_real_ = steady::now();
+  factor_ = factor;
+}
+
+inline sys_seconds warp_clock::now() const {
+  std::lock_guard lock(mutex_);
+  return std::chrono::floor<seconds>(now_locked(steady::now()));
+}
+
+inline double warp_clock::factor() const {
+  std::lock_guard lock(mutex_);
+  return factor_;
+}
+
+inline void warp_clock::set_factor(double factor) {
+  if (!(factor >= 0 && factor <= 1e9)) throw std::invalid_argument("warp factor must be between 0 and 1e9");
+  {
+    std::lock_guard lock(mutex_);
+    const auto real = steady::now();
+    const auto at = now_locked(real);
+    base_virtual_ = at;
+    base_real_ = real;
+    factor_ = factor;
+  }
+  changed_.notify_all();
+}
+
+inline void warp_clock::set(sys_seconds t) {
+  {
+    std::lock_guard lock(mutex_);
+    rebase_locked(t, factor_);
+  }
+  changed_.notify_all();
+}
+
+inline void warp_clock::advance(seconds d) {
+  if (d < seconds{0}) throw std::invalid_argument("warp_clock::advance: negative duration");
+  {
+    std::lock_guard lock(mutex_);
+    rebase_locked(now_locked(steady::now()) + d, factor_);
+  }
+  changed_.notify_all();
+}
+
+inline bool warp_clock::wait_until(sys_seconds deadline, std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  while (!stop.stop_requested()) {
+    const auto real = steady::now();
+    const auto at = now_locked(real);
+    if (at >= deadline) return true;
+    if (factor_ == 0) {
+      changed_.wait(lock, stop, [&] { return factor_ != 0 || now_locked(steady::now()) >= deadline; });
+      continue;
+    }
+    const double real_ns = std::chrono::duration<double, std::nano>(deadline - at).count() / factor_;
+    const auto wait_for = std::chrono::nanoseconds{static_cast<std::int64_t>(real_ns) + 1};
+    changed_.wait_until(lock, stop, real + std::min<std::chrono::nanoseconds>(wait_for, std::chrono::seconds{1}),
+                        [] { return false; });
+  }
+  return false;
+}
+
+}  // namespace rotary

@@ -1,0 +1,253 @@
+// rotary/policy.hpp: the rules composed, and the questions people ask of them.
+//
+// A `policy<Rules...>` makes a token unusable as soon as any of its rules does. The preset
+// `api_policy` is the API of the seed document: fixed rotation period, 10-minute buffer, hard
+// expiry. The worked example of DESIGN.md section 2 (period 60 min, created 00:00):
+//
+//     using namespace std::chrono_literals;
+//     rotary::token_state t{.created_at = midnight, .rotation_period = 60min};
+//     rotary::api_policy.usable(t, midnight + 59min + 59s);  // true
+//     rotary::api_policy.usable(t, midnight + 60min);        // false: "rotation-period"
+//
+//     auto r = rotary::api_policy.rotate(t, midnight + 30min).value();
+//     rotary::api_policy.usable_until(r.parent);  // 00:40, the buffer ends it
+//     rotary::api_policy.usable_until(r.child);   // 01:30, a fresh period
+//
+//     auto late = rotary::api_policy.rotate(t, midnight + 55min).value();
+//     rotary::api_policy.usable_until(late.parent);  // 01:00: the period still binds
+//
+//     t.expires_at = midnight + 75min;  // a hard expiry at 01:15
+//     rotary::api_policy.usable_until(rotary::api_policy.rotate(t, midnight + 30min)->child);  // 01:15
+//
+// Instants named "until" or "deadline" are exclusive: the first second at which the token is
+// unusable, or at which rotating is too late. `last_safe_rotation` is inclusive: the last
+// second at which a rotation still succeeds, minus an optional margin.
+//
+// Re-rotation: rotating a token that was already rotated (and is still within its buffer) is
+// refused under `rerotation::reject`, what the API in the seed document does ("the current token
+// must be the one being rotated"). `fork` makes another child (the parent's buffer still ends
+// `buffer` after its first rotation); `idempotent` answers with the same child again.
+#pragma once
+
+#include <rotary/outcome.hpp>
+#include <rotary/rules.hpp>
+#include <rotary/time.hpp>
+#include <rotary/token.hpp>
+
+#include <optional>
+#include <string_view>
+#include <tuple>
+
+namespace rotary {
+
+enum class rerotation { reject, fork, idempotent };
+
+// Whether a token is usable at an instant, and if not, what ended it.
+struct usability {
+  bool usable = false;
+  // "" when usable; "not-yet-created" before created_at; otherwise the `name` of the rule that
+  // ended the token (the earliest one; on a tie, the first in the policy's rule list).
+  std::string_view ended_by;
+  // The first instant at which the token is unusable; nullopt when no rule ever ends it.
+  std::optional<sys_seconds> until;
+
+  constexpr explicit operator bool() const noexcept { return usable; }
+  friend constexpr bool operator==(const usability&, const usability&) = default;
+};
+
+inline constexpr std::string_view not_yet_created = "not-yet-created";
+
+// A successful rotation: the parent as it is now (with rotated_at) and the child.
+struct rotation {
+  token_state parent;
+  token_state child;
+  bool replayed = false;  // idempotent re-rotation: the child made by the first rotation
+  friend constexpr bool operator==(const rotation&, const rotation&) = default;
+};
+
+// Why a rotation was refused. The API answers `not_usable` and `already_rotated` with 401 and
+// `not_rotatable` with 400.
+struct refusal {
+  enum reason_type { not_rotatable, not_usable, already_rotated };
+  reason_type reason = not_usable;
+  std::string_view ended_by;  // for not_usable: what ended the token (see usability::ended_by)
+
+  // A stable machine code: "not-rotatable", "token-unusable", "already-rotated".
+  [[nodiscard]] constexpr std::string_view code() const noexcept {
+    switch (reason) {
+      case not_rotatable: return "not-rotatable";
+      case already_rotated: return "already-rotated";
+      case not_usable: break;
+    }
+    return "token-unusable";
+  }
+  friend constexpr bool operator==(const refusal&, const refusal&) = default;
+};
+
+using rotate_result = outcome<rotation, refusal>;
+
+template <Rule... Rules>
+class policy {
+public:
+  constexpr policy() = default;
+  constexpr explicit policy(Rules... rules) : rules_(std::move(rules)...) {}
+
+  // Is the token usable at `at`, and if not, why?
+  [[nodiscard]] constexpr usability check(const token_state& token, sys_seconds at) const;
+  [[nodiscard]] constexpr bool usable(const token_state& token, sys_seconds at) const {
+    return check(token, at).usable;
+  }
+  // The first instant at which some rule ends the token (nullopt: never).
+  [[nodiscard]] constexpr std::optional<sys_seconds> usable_until(const token_state& token) const;
+  // The rule that decides usable_until ("" when none does).
+  [[nodiscard]] constexpr std::string_view limiting_rule(const token_state& token) const;
+  // The first instant at which rotating this token is too late: usable_until for a rotatable
+  // token, nullopt for one that cannot rotate (or never ends).
+  [[nodiscard]] constexpr std::optional<sys_seconds> rotation_deadline(const token_state& token) const;
+  // The last second at which rotating still succeeds, `margin` earlier. Example: created 00:00,
+  // period 60 min: last_safe_rotation(t) == 00:59:59, last_safe_rotation(t, 5min) == 00:54:59.
+  [[nodiscard]] constexpr std::optional<sys_seconds> last_safe_rotation(const token_state& token,
+                                                                        seconds margin = seconds{0}) const;
+  // The hard expiry of the chain, which no rotation extends (nullopt: none).
+  [[nodiscard]] constexpr std::optional<sys_seconds> chain_ends_at(const token_state& token) const {
+    return token.expires_at;
+  }
+  // Rotates `token` at `at`: the updated parent and the child, or why not.
+  [[nodiscard]] constexpr rotate_result rotate(const token_state& token, sys_seconds at,
+                                               rerotation mode = rerotation::reject) const;
+
+  // One of the rules, by type: `p.get<buffer_period>().length`.
+  template <class R>
+  [[nodiscard]] constexpr const R& get() const noexcept {
+    return std::get<R>(rules_);
+  }
+
+  friend constexpr bool operator==(const policy&, const policy&) = default;
+
+private:
+  std::tuple<Rules...> rules_{};
+};
+
+// The API of the seed document.
+using standard_policy = policy<fixed_period, buffer_period, hard_expiry>;
+inline constexpr standard_policy api_policy{};
+
+// Creating a token, as the admin console does: the API requires an expiry and a rotation
+// period of at least 1440 minutes. Tests relax the limits.
+struct creation_limits {
+  minutes min_period{1440};
+  bool require_expiry = true;
+};
+
+struct creation_error {
+  enum reason_type { period_not_positive, period_below_minimum, expiry_required, expiry_not_after_creation };
+  reason_type reason = expiry_required;
+  // A stable machine code: "period-not-positive", "period-below-minimum", "expiry-required",
+  // "expiry-not-after-creation".
+  [[nodiscard]] constexpr std::string_view code() const noexcept {
+    switch (reason) {
+      case period_not_positive: return "period-not-positive";
+      case period_below_minimum: return "period-below-minimum";
+      case expiry_not_after_creation: return "expiry-not-after-creation";
+      case expiry_required: break;
+    }
+    return "expiry-required";
+  }
+  friend constexpr bool operator==(const creation_error&, const creation_error&) = default;
+};
+
+// A new token created at `now`, or why the limits refuse it.
+[[nodiscard]] constexpr outcome<token_state, creation_error> create_token(
+    sys_seconds now, std::optional<minutes> rotation_period, std::optional<sys_seconds> expires_at,
+    creation_limits limits = {});
+
+// ---------------------------------------------------------------------------------------------
+
+template <Rule... Rules>
+constexpr std::optional<sys_seconds> policy<Rules...>::usable_until(const token_state& token) const {
+  std::optional<sys_seconds> until;
+  std::apply(
+      [&](const auto&... rule) {
+        ((void)[&] {
+          const auto end = rule.unusable_from(token);
+          if (end && (!until || *end < *until)) until = end;
+        }(), ...);
+      },
+      rules_);
+  return until;
+}
+
+template <Rule... Rules>
+constexpr std::string_view policy<Rules...>::limiting_rule(const token_state& token) const {
+  std::optional<sys_seconds> until;
+  std::string_view name;
+  std::apply(
+      [&](const auto&... rule) {
+        ((void)[&] {
+          const auto end = rule.unusable_from(token);
+          if (end && (!until || *end < *until)) {
+            until = end;
+            name = std::remove_cvref_t<decltype(rule)>::name;
+          }
+        }(), ...);
+      },
+      rules_);
+  return name;
+}
+
+template <Rule... Rules>
+constexpr usability policy<Rules...>::check(const token_state& token, sys_seconds at) const {
+  const auto until = usable_until(token);
+  if (at < token.created_at) return {false, not_yet_created, until};
+  if (until && at >= *until) return {false, limiting_rule(token), until};
+  return {true, {}, until};
+}
+
+template <Rule... Rules>
+constexpr std::optional<sys_seconds> policy<Rules...>::rotation_deadline(const token_state& token) const {
+  if (!token.rotatable()) return std::nullopt;
+  return usable_until(token);
+}
+
+template <Rule... Rules>
+constexpr std::optional<sys_seconds> policy<Rules...>::last_safe_rotation(const token_state& token,
+                                                                          seconds margin) const {
+  const auto deadline = rotation_deadline(token);
+  if (!deadline) return std::nullopt;
+  return *deadline - seconds{1} - margin;
+}
+
+template <Rule... Rules>
+constexpr rotate_result policy<Rules...>::rotate(const token_state& token, sys_seconds at,
+                                                 rerotation mode) const {
+  const auto state = check(token, at);
+  if (!state.usable) return refusal{refusal::not_usable, state.ended_by};
+  if (!token.rotatable()) return refusal{refusal::not_rotatable, {}};
+  const token_state child{at, token.rotation_period, token.expires_at, std::nullopt};
+  if (token.rotated_at) {
+    switch (mode) {
+      case rerotation::reject: return refusal{refusal::already_rotated, {}};
+      case rerotation::fork: return rotation{token, child, false};
+      case rerotation::idempotent:
+        return rotation{token, token_state{*token.rotated_at, token.rotation_period, token.expires_at, std::nullopt},
+                        true};
+    }
+  }
+  token_state parent = token;
+  parent.rotated_at = at;
+  return rotation{parent, child, false};
+}
+
+constexpr outcome<token_state, creation_error> create_token(sys_seconds now, std::optional<minutes> rotation_period,
+                                                            std::optional<sys_seconds> expires_at,
+                                                            creation_limits limits) {
+  if (rotation_period) {
+    if (*rotation_period <= minutes{0}) return creation_error{creation_error::period_not_positive};
+    if (*rotation_period < limits.min_period) return creation_error{creation_error::period_below_minimum};
+  }
+  if (!expires_at && limits.require_expiry) return creation_error{creation_error::expiry_required};
+  if (expires_at && *expires_at <= now) return creation_error{creation_error::expiry_not_after_creation};
+  return token_state{now, rotation_period, expires_at, std::nullopt};
+}
+
+}  // namespace rotary

@@ -1,0 +1,129 @@
+#define BOOST_TEST_MODULE clock
+#include <boost/test/unit_test.hpp>
+
+#include "print.hpp"
+#include <rotary/clock.hpp>
+
+#include <atomic>
+#include <thread>
+
+using namespace rotary;
+using namespace std::chrono_literals;
+
+namespace {
+const sys_seconds t0 = from_unix(1798761600);  // 2027-01-01T00:00:00Z
+}
+
+static_assert(WaitableClock<real_clock> && WaitableClock<manual_clock> && WaitableClock<warp_clock>);
+static_assert(Clock<clock_ref>);
+
+BOOST_AUTO_TEST_CASE(manual_clock_moves_only_when_told) {
+  manual_clock c{t0};
+  BOOST_TEST(to_unix(c.now()) == to_unix(t0));
+  c.advance(10min);
+  BOOST_TEST(to_unix(c.now()) == to_unix(t0 + 10min));
+  c.set(t0 - 1h);
+  BOOST_TEST(to_unix(c.now()) == to_unix(t0 - 1h));
+  BOOST_CHECK_THROW(c.advance(-1s), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(manual_clock_wakes_a_waiter_when_advanced_past_its_deadline) {
+  manual_clock c{t0};
+  std::atomic<bool> woke{false};
+  std::jthread waiter([&] {
+    BOOST_TEST(c.wait_until(t0 + 1h));
+    woke = true;
+  });
+  while (c.waiting() == 0) std::this_thread::yield();
+  c.advance(59min);  // not yet
+  std::this_thread::sleep_for(20ms);
+  BOOST_TEST(!woke.load());
+  c.advance(1min);
+  waiter.join();
+  BOOST_TEST(woke.load());
+  BOOST_TEST(c.waiting() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(manual_clock_wait_returns_false_when_stopped) {
+  manual_clock c{t0};
+  std::stop_source stop;
+  std::atomic<int> result{-1};
+  std::jthread waiter([&] { result = c.wait_until(t0 + 1h, stop.get_token()) ? 1 : 0; });
+  while (c.waiting() == 0) std::this_thread::yield();
+  stop.request_stop();
+  waiter.join();
+  BOOST_TEST(result.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(manual_clock_wait_for_a_past_instant_returns_at_once) {
+  manual_clock c{t0};
+  BOOST_TEST(c.wait_until(t0));
+  BOOST_TEST(c.wait_until(t0 - 1s));
+}
+
+BOOST_AUTO_TEST_CASE(warp_clock_runs_faster_than_real_time) {
+  warp_clock c{t0, 36'000.0};  // ten hours per real second
+  std::this_thread::sleep_for(50ms);
+  const auto elapsed = c.now() - t0;
+  BOOST_TEST(elapsed >= 30min);   // at least 50 ms of real time passed
+  BOOST_TEST(elapsed < 24h);
+}
+
+BOOST_AUTO_TEST_CASE(warp_clock_factor_zero_freezes_and_changes_never_jump_back) {
+  warp_clock c{t0, 1000.0};
+  std::this_thread::sleep_for(10ms);
+  c.set_factor(0);
+  const auto frozen = c.now();
+  BOOST_TEST(frozen >= t0 + 10s);
+  std::this_thread::sleep_for(20ms);
+  BOOST_TEST(to_unix(c.now()) == to_unix(frozen));
+  c.set_factor(1.0);
+  BOOST_TEST(c.now() >= frozen);
+  c.set_factor(1e6);
+  const auto fast = c.now();
+  c.set_factor(0.001);
+  BOOST_TEST(c.now() >= fast);
+  BOOST_CHECK_THROW(c.set_factor(-1), std::invalid_argument);
+  BOOST_CHECK_THROW(c.set_factor(std::numeric_limits<double>::quiet_NaN()), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(warp_clock_set_and_advance_move_virtual_time) {
+  warp_clock c{t0, 0.0};
+  c.advance(1h);
+  BOOST_TEST(to_unix(c.now()) == to_unix(t0 + 1h));
+  c.set(t0 + 24h);
+  BOOST_TEST(to_unix(c.now()) == to_unix(t0 + 24h));
+}
+
+BOOST_AUTO_TEST_CASE(warp_clock_waiter_wakes_at_the_warped_deadline) {
+  warp_clock c{t0, 3600.0};  // an hour per second: 30 virtual seconds take about 8 ms
+  const auto start = std::chrono::steady_clock::now();
+  BOOST_TEST(c.wait_until(t0 + 30s));
+  BOOST_TEST(c.now() >= t0 + 30s);
+  BOOST_TEST(std::chrono::steady_clock::now() - start < 5s);
+}
+
+BOOST_AUTO_TEST_CASE(frozen_warp_clock_waiter_wakes_when_advanced) {
+  warp_clock c{t0, 0.0};
+  std::atomic<bool> woke{false};
+  std::jthread waiter([&] {
+    BOOST_TEST(c.wait_until(t0 + 10min));
+    woke = true;
+  });
+  std::this_thread::sleep_for(20ms);
+  BOOST_TEST(!woke.load());
+  c.advance(10min);
+  waiter.join();
+  BOOST_TEST(woke.load());
+}
+
+BOOST_AUTO_TEST_CASE(clock_ref_forwards_to_the_clock_it_refers_to) {
+  manual_clock m{t0};
+  clock_ref r = m;
+  m.advance(5s);
+  BOOST_TEST(to_unix(r.now()) == to_unix(t0 + 5s));
+  BOOST_TEST(r.wait_until(t0));
+  real_clock real;
+  clock_ref rr = real;
+  BOOST_TEST(to_unix(rr.now()) > 1'700'000'000);
+}

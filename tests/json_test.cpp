@@ -1,0 +1,69 @@
+#define BOOST_TEST_MODULE json
+#include <boost/test/unit_test.hpp>
+
+#include "print.hpp"
+#include <rotary/json.hpp>
+
+using namespace rotary;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+const sys_seconds t0 = from_unix(1798761600);
+
+std::string read_error(const json& j) {
+  try {
+    (void)j.get<token_state>();
+  } catch (const json_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(token_state_uses_unix_seconds_and_camel_case) {
+  const token_state t{.created_at = t0, .rotation_period = 3600min, .expires_at = t0 + 24h * 365};
+  const json j = t;
+  BOOST_TEST(j.dump() == R"({"createdAt":1798761600,"expiresAt":1830297600,"rotationPeriodMinutes":3600})");
+  BOOST_TEST((j.get<token_state>() == t));
+  token_state rotated = t;
+  rotated.rotated_at = t0 + 1h;
+  BOOST_TEST((json(rotated).get<token_state>() == rotated));
+  BOOST_TEST(json(rotated)["rotatedAt"] == 1798765200);
+}
+
+BOOST_AUTO_TEST_CASE(null_fields_read_as_absent_and_unknown_keys_are_ignored) {
+  const auto t = json::parse(R"({"createdAt":1798761600,"rotationPeriodMinutes":null,"id":"x"})").get<token_state>();
+  BOOST_TEST(!t.rotation_period.has_value());
+  BOOST_TEST(to_unix(t.created_at) == 1798761600);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_token_documents_get_an_error_naming_the_field) {
+  BOOST_TEST(read_error(json::array()) == "token: expected a JSON object, got an array");
+  BOOST_TEST(read_error(json::object()) == "createdAt: missing (Unix seconds)");
+  BOOST_TEST(read_error(json{{"createdAt", "2027-01-01"}}) ==
+             "createdAt: expected Unix seconds (an integer), got a string");
+  BOOST_TEST(read_error(json{{"createdAt", 1.5}}) ==
+             "createdAt: expected Unix seconds (an integer), got a fractional number");
+  BOOST_TEST(read_error(json{{"createdAt", -1}}) ==
+             "createdAt: expected Unix seconds between 0 and 253402300799, got -1");
+  BOOST_TEST(read_error(json{{"createdAt", 18446744073709551615ULL}}) ==
+             "createdAt: expected Unix seconds (at most 253402300799), got 18446744073709551615");
+  BOOST_TEST(read_error(json{{"createdAt", 0}, {"rotationPeriodMinutes", 0}}) ==
+             "rotationPeriodMinutes: expected minutes between 1 and 100000000, got 0");
+  BOOST_TEST(read_error(json{{"createdAt", 0}, {"expiresAt", true}}) ==
+             "expiresAt: expected Unix seconds (an integer), got a boolean");
+}
+
+BOOST_AUTO_TEST_CASE(policy_answers_serialise) {
+  const token_state t{.created_at = t0, .rotation_period = 60min};
+  BOOST_TEST(json(api_policy.check(t, t0 + 2h)).dump() ==
+             R"({"endedBy":"rotation-period","until":1798765200,"usable":false})");
+  BOOST_TEST(json(api_policy.check(t, t0)).dump() == R"({"endedBy":null,"until":1798765200,"usable":true})");
+  const auto r = api_policy.rotate(t, t0 + 30min).value();
+  BOOST_TEST(json(r)["child"]["createdAt"] == 1798763400);
+  BOOST_TEST(json(r)["parent"]["rotatedAt"] == 1798763400);
+  BOOST_TEST(json(api_policy.rotate(r.parent, t0 + 31min).error()).dump() == R"({"error":"already-rotated"})");
+  BOOST_TEST(json(rerotation::fork) == "fork");
+  BOOST_TEST((json("idempotent").get<rerotation>() == rerotation::idempotent));
+}
