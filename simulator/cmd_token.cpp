@@ -57,9 +57,11 @@ int run(const options& o) {
     nlohmann::ordered_json j = {
         {"at", format_time(at)},
         {"usable", state.usable},
-        {"endedBy", state.ended_by.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(std::string(state.ended_by))},
+        {"endedBy", state.ended_by.empty() ? nlohmann::ordered_json()
+                                           : nlohmann::ordered_json(std::string(state.ended_by))},
         {"usableUntil", iso_or_null(state.until)},
-        {"secondsLeft", state.usable && state.until ? nlohmann::ordered_json((*state.until - at).count()) : nlohmann::ordered_json()},
+        {"secondsLeft", state.usable && state.until ? nlohmann::ordered_json((*state.until - at).count())
+                                                    : nlohmann::ordered_json()},
         {"rotatable", token.rotatable()},
         {"rotationDeadline", iso_or_null(deadline)},
         {"lastSafeRotation", iso_or_null(token.rotated() ? std::nullopt : policy.last_safe_rotation(token))},
@@ -67,7 +69,9 @@ int run(const options& o) {
         {"chainEndsAt", iso_or_null(policy.chain_ends_at(token))},
         {"token",
          {{"createdAt", format_time(token.created_at)},
-          {"rotationPeriodMinutes", token.rotation_period ? nlohmann::ordered_json(token.rotation_period->count()) : nlohmann::ordered_json()},
+          {"rotationPeriodMinutes", token.rotation_period
+                                        ? nlohmann::ordered_json(token.rotation_period->count())
+                                        : nlohmann::ordered_json()},
           {"expiresAt", iso_or_null(token.expires_at)},
           {"rotatedAt", iso_or_null(token.rotated_at)}}}};
     std::cout << j.dump(2) << "\n";
@@ -77,11 +81,13 @@ int run(const options& o) {
   std::cout << "at " << format_time(at) << ": ";
   if (state.usable) {
     std::cout << "usable";
-    if (state.until) std::cout << " until " << format_time(*state.until) << " (" << relative(at, *state.until) << ")";
+    if (state.until)
+      std::cout << " until " << format_time(*state.until) << " (" << relative(at, *state.until) << ")";
     std::cout << "\n";
   } else {
     if (state.ended_by == not_yet_created)
-      std::cout << "unusable: " << describe(state.ended_by) << " (created " << relative(at, token.created_at) << ")\n";
+      std::cout << "unusable: " << describe(state.ended_by) << " (created " << relative(at, token.created_at)
+                << ")\n";
     else
       std::cout << "unusable since " << format_time(*state.until) << " (" << relative(at, *state.until)
                 << "): " << describe(state.ended_by) << "\n";
@@ -89,15 +95,15 @@ int run(const options& o) {
   if (!token.rotatable()) {
     std::cout << "  not rotatable: it has no rotation period\n";
   } else if (token.rotated_at) {
-    std::cout << "  rotated        " << format_time(*token.rotated_at) << "; buffer ends " << format_time(*buffer_end)
-              << "\n";
+    std::cout << "  rotated        " << format_time(*token.rotated_at) << "; buffer ends "
+              << format_time(*buffer_end) << "\n";
   } else if (deadline) {
     std::cout << "  rotate before  " << format_time(*deadline) << " (" << relative(at, *deadline)
               << "; last safe second " << format_time(*policy.last_safe_rotation(token)) << ")\n";
   }
   if (token.expires_at)
-    std::cout << "  chain ends     " << format_time(*token.expires_at) << " (" << relative(at, *token.expires_at)
-              << "): then a person must create a new token\n";
+    std::cout << "  chain ends     " << format_time(*token.expires_at) << " ("
+              << relative(at, *token.expires_at) << "): then a person must create a new token\n";
   else
     std::cout << "  chain ends     never (no hard expiry)\n";
   return state.usable ? cli::exit_ok : cli::exit_found;

@@ -46,17 +46,22 @@ struct registrar {
 #define ROTARY_COMMAND_CAT2(a, b) a##b
 #define ROTARY_COMMAND_CAT(a, b) ROTARY_COMMAND_CAT2(a, b)
 #define ROTARY_COMMAND(name, summary, setup) \
-  static const ::rotary::cli::registrar ROTARY_COMMAND_CAT(rotary_command_, __LINE__){name, summary, setup}
+  static const ::rotary::cli::registrar ROTARY_COMMAND_CAT(rotary_command_, __LINE__) { name, summary, setup }
 
 // Flag value helpers: parse or throw usage_error naming the flag.
 inline sys_seconds time_flag(const std::string& flag, const std::string& text) {
   auto r = parse_time(text);
-  if (!r) throw usage_error{flag + " " + text + ": " + r.error().message + " (column " + std::to_string(r.error().column) + ")"};
+  if (!r)
+    throw usage_error{flag + " " + text + ": " + r.error().message + " (column " +
+                      std::to_string(r.error().column) + ")"};
   return *r;
 }
-inline seconds duration_flag(const std::string& flag, const std::string& text, bare_number bare = bare_number::reject) {
+inline seconds duration_flag(const std::string& flag, const std::string& text,
+                             bare_number bare = bare_number::reject) {
   auto r = parse_duration(text, bare);
-  if (!r) throw usage_error{flag + " " + text + ": " + r.error().message + " (column " + std::to_string(r.error().column) + ")"};
+  if (!r)
+    throw usage_error{flag + " " + text + ": " + r.error().message + " (column " +
+                      std::to_string(r.error().column) + ")"};
   return *r;
 }
 inline std::optional<sys_seconds> optional_time_flag(const std::string& flag, const std::string& text) {

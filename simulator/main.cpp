@@ -21,13 +21,15 @@ int usage(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"rotary: rotate API tokens safely: lifecycle rules, cron schedules, a simulator,\n"
-               "a fake /rotatetoken server and the rotation job.",
-               "rotary"};
+  CLI::App app{
+      "rotary: rotate API tokens safely: lifecycle rules, cron schedules, a simulator,\n"
+      "a fake /rotatetoken server and the rotation job.",
+      "rotary"};
   app.set_version_flag("--version", std::string("rotary ") + ROTARY_VERSION);
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 ok, 1 the check found a problem (a lapse, an unusable token, an invalid\n"
-             "expression), 2 usage error. Every subcommand has --help and --json.");
+  app.footer(
+      "Exit codes: 0 ok, 1 the check found a problem (a lapse, an unusable token, an invalid\n"
+      "expression), 2 usage error. Every subcommand has --help and --json.");
 
   auto& commands = rotary::cli::registry();
   std::sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
@@ -38,6 +40,11 @@ int main(int argc, char** argv) {
     sub->callback([&chosen, run] { chosen = run; });
   }
 
+  if (argc < 2) return usage("missing command; see 'rotary --help'");
+  const std::string first = argv[1];
+  if (first[0] != '-' &&
+      std::none_of(commands.begin(), commands.end(), [&](const auto& c) { return c.name == first; }))
+    return usage(std::string("unknown command '") + argv[1] + "'; see 'rotary --help'");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE clock
 #include <boost/test/unit_test.hpp>
 
-#include "print.hpp"
 #include <rotary/clock.hpp>
+#include "print.hpp"
 
 #include <atomic>
 #include <thread>
@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE(warp_clock_runs_faster_than_real_time) {
   warp_clock c{t0, 36'000.0};  // ten hours per real second
   std::this_thread::sleep_for(50ms);
   const auto elapsed = c.now() - t0;
-  BOOST_TEST(elapsed >= 30min);   // at least 50 ms of real time passed
+  BOOST_TEST(elapsed >= 30min);  // at least 50 ms of real time passed
   BOOST_TEST(elapsed < 24h);
 }
 

@@ -34,7 +34,7 @@ endif()
 # The pkg-config file names the headers' directory.
 set(ENV{PKG_CONFIG_PATH} ${prefix}/share/pkgconfig)
 run(pkg-config --cflags rotary)
-if(NOT last_output MATCHES "-I${prefix}/include")
+if(NOT last_output MATCHES "-I${prefix}/share/pkgconfig/../../include")
   message(FATAL_ERROR "rotary.pc gives unexpected flags: ${last_output}")
 endif()
 message(STATUS "consumer built and ran against ${prefix}")

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE json
 #include <boost/test/unit_test.hpp>
 
-#include "print.hpp"
 #include <rotary/json.hpp>
+#include "print.hpp"
 
 using namespace rotary;
 using namespace std::chrono_literals;
@@ -33,7 +33,8 @@ BOOST_AUTO_TEST_CASE(token_state_uses_unix_seconds_and_camel_case) {
 }
 
 BOOST_AUTO_TEST_CASE(null_fields_read_as_absent_and_unknown_keys_are_ignored) {
-  const auto t = json::parse(R"({"createdAt":1798761600,"rotationPeriodMinutes":null,"id":"x"})").get<token_state>();
+  const auto t =
+      json::parse(R"({"createdAt":1798761600,"rotationPeriodMinutes":null,"id":"x"})").get<token_state>();
   BOOST_TEST(!t.rotation_period.has_value());
   BOOST_TEST(to_unix(t.created_at) == 1798761600);
 }
@@ -63,7 +64,8 @@ BOOST_AUTO_TEST_CASE(policy_answers_serialise) {
   const auto r = api_policy.rotate(t, t0 + 30min).value();
   BOOST_TEST(json(r)["child"]["createdAt"] == 1798763400);
   BOOST_TEST(json(r)["parent"]["rotatedAt"] == 1798763400);
-  BOOST_TEST(json(api_policy.rotate(r.parent, t0 + 31min).error()).dump() == R"({"error":"already-rotated"})");
+  BOOST_TEST(json(api_policy.rotate(r.parent, t0 + 31min).error()).dump() ==
+             R"({"error":"already-rotated"})");
   BOOST_TEST(json(rerotation::fork) == "fork");
   BOOST_TEST((json("idempotent").get<rerotation>() == rerotation::idempotent));
 }

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE policy
 #include <boost/test/unit_test.hpp>
 
-#include "print.hpp"
 #include <rotary/policy.hpp>
+#include "print.hpp"
 
 using namespace rotary;
 using namespace std::chrono_literals;
@@ -206,11 +206,13 @@ BOOST_AUTO_TEST_CASE(everything_is_constexpr) {
   static_assert(api_policy.usable(hourly, midnight + 59min + 59s));
   static_assert(!api_policy.usable(hourly, midnight + 60min));
   static_assert(api_policy.check(hourly, midnight + 60min).ended_by == "rotation-period");
-  static_assert(*api_policy.usable_until(api_policy.rotate(hourly, midnight + 30min)->parent) == midnight + 40min);
+  static_assert(*api_policy.usable_until(api_policy.rotate(hourly, midnight + 30min)->parent) ==
+                midnight + 40min);
   static_assert(api_policy.rotate(hourly, midnight + 30min)->child.created_at == midnight + 30min);
   static_assert(api_policy.get<buffer_period>().length == 10min);
   constexpr standard_policy five{fixed_period{}, buffer_period{5min}, hard_expiry{}};
   static_assert(*five.usable_until(five.rotate(hourly, midnight)->parent) == midnight + 5min);
-  static_assert(create_token(midnight, 1439min, midnight + 48h).error().reason == creation_error::period_below_minimum);
+  static_assert(create_token(midnight, 1439min, midnight + 48h).error().reason ==
+                creation_error::period_below_minimum);
   BOOST_TEST(true);
 }

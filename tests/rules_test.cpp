@@ -1,9 +1,9 @@
 #define BOOST_TEST_MODULE rules
 #include <boost/test/unit_test.hpp>
 
-#include "print.hpp"
 #include <rotary/policy.hpp>
 #include <rotary/rules.hpp>
+#include "print.hpp"
 
 using namespace rotary;
 using namespace std::chrono_literals;
@@ -32,7 +32,8 @@ static_assert(!Rule<not_a_rule>);
 static_assert(!Rule<int>);
 
 BOOST_AUTO_TEST_CASE(each_rule_answers_alone) {
-  const token_state t{.created_at = t0, .rotation_period = 60min, .expires_at = t0 + 2h, .rotated_at = t0 + 5min};
+  const token_state t{
+      .created_at = t0, .rotation_period = 60min, .expires_at = t0 + 2h, .rotated_at = t0 + 5min};
   BOOST_TEST(to_unix(*fixed_period{}.unusable_from(t)) == to_unix(t0 + 60min));
   BOOST_TEST(to_unix(*buffer_period{}.unusable_from(t)) == to_unix(t0 + 15min));
   BOOST_TEST(to_unix(*buffer_period{30s}.unusable_from(t)) == to_unix(t0 + 5min + 30s));
@@ -51,7 +52,8 @@ BOOST_AUTO_TEST_CASE(a_user_rule_composes_by_intersection_and_is_named) {
   BOOST_TEST(!s.usable);
   BOOST_TEST(s.ended_by == "clock-skew");
   BOOST_TEST(to_unix(*p.last_safe_rotation(t)) == to_unix(t0 + 57min + 59s));
-  static_assert(p.check(token_state{.created_at = t0, .rotation_period = 60min}, t0 + 58min).ended_by == "clock-skew");
+  static_assert(p.check(token_state{.created_at = t0, .rotation_period = 60min}, t0 + 58min).ended_by ==
+                "clock-skew");
 }
 
 BOOST_AUTO_TEST_CASE(a_policy_with_fewer_rules_restricts_less) {

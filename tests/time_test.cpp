@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE time
 #include <boost/test/unit_test.hpp>
 
-#include "print.hpp"
 #include <rotary/time.hpp>
+#include "print.hpp"
 
 #include <string>
 #include <vector>
@@ -78,7 +78,8 @@ BOOST_AUTO_TEST_CASE(malformed_instants_name_the_column) {
       {"2027-03-14T07:00:00+05:99", 24, "offset minute 99 is out of range (00-59)"},
       {"2027-03-14T07:00:00ZZ", 21, "unexpected 'Z' after the instant"},
       {"2027-03-14T07:00:00 UTC", 20, "expected Z or an offset like +05:30, found ' '"},
-      {std::string("2027-03-14T07:00:00\x01", 20), 20, "expected Z or an offset like +05:30, found byte 0x01"},
+      {std::string("2027-03-14T07:00:00\x01", 20), 20,
+       "expected Z or an offset like +05:30, found byte 0x01"},
       {"1970-01-01T00:30:00+01:00", 1, "instant is before 1970-01-01T00:00:00Z"},
   };
   for (const auto& c : cases) {

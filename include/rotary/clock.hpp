@@ -40,15 +40,17 @@ concept WaitableClock = Clock<C> && requires(C& c, sys_seconds t, std::stop_toke
 
 // The system clock, in whole seconds.
 class real_clock {
-public:
-  [[nodiscard]] sys_seconds now() const { return std::chrono::floor<seconds>(std::chrono::system_clock::now()); }
+ public:
+  [[nodiscard]] sys_seconds now() const {
+    return std::chrono::floor<seconds>(std::chrono::system_clock::now());
+  }
   bool wait_until(sys_seconds deadline, std::stop_token stop = {});
 };
 
 // A clock that moves only when told. `set` may move it backwards (a test of a clock step);
 // `advance` only forwards.
 class manual_clock {
-public:
+ public:
   explicit manual_clock(sys_seconds start = sys_seconds{}) : now_(start) {}
   [[nodiscard]] sys_seconds now() const;
   void set(sys_seconds t);
@@ -57,7 +59,7 @@ public:
   // Threads blocked in wait_until right now (a driver that jumps time when everyone waits).
   [[nodiscard]] int waiting() const;
 
-private:
+ private:
   mutable std::mutex mutex_;
   std::condition_variable_any changed_;
   sys_seconds now_;
@@ -68,7 +70,7 @@ private:
 // keeps the current instant (time never jumps back); factor 0 freezes it; `set` and `advance`
 // move it like a manual clock. Virtual time is kept to the nanosecond, `now()` floors it.
 class warp_clock {
-public:
+ public:
   explicit warp_clock(sys_seconds start, double factor = 1.0);
   [[nodiscard]] sys_seconds now() const;
   [[nodiscard]] double factor() const;
@@ -77,7 +79,7 @@ public:
   void advance(seconds d);  // throws std::invalid_argument when d < 0
   bool wait_until(sys_seconds deadline, std::stop_token stop = {});
 
-private:
+ private:
   using steady = std::chrono::steady_clock;
   using virtual_ns = std::chrono::sys_time<std::chrono::nanoseconds>;
   [[nodiscard]] virtual_ns now_locked(steady::time_point real) const;
@@ -93,17 +95,20 @@ private:
 // A non-owning reference to any waitable clock; copyable, two pointers wide. The clock must
 // outlive every clock_ref to it.
 class clock_ref {
-public:
+ public:
   template <WaitableClock C>
-    requires(!std::same_as<C, clock_ref>)
-  clock_ref(C& clock) noexcept  // NOLINT: implicit on purpose, like std::function_ref
+  requires(!std::same_as<C, clock_ref>) clock_ref(C& clock)
+  noexcept  // NOLINT: implicit on purpose, like std::function_ref
       : object_(&clock),
         now_([](void* o) { return static_cast<C*>(o)->now(); }),
-        wait_([](void* o, sys_seconds t, std::stop_token s) { return static_cast<C*>(o)->wait_until(t, s); }) {}
+        wait_(
+            [](void* o, sys_seconds t, std::stop_token s) { return static_cast<C*>(o)->wait_until(t, s); }) {}
   [[nodiscard]] sys_seconds now() const { return now_(object_); }
-  bool wait_until(sys_seconds deadline, std::stop_token stop = {}) const { return wait_(object_, deadline, stop); }
+  bool wait_until(sys_seconds deadline, std::stop_token stop = {}) const {
+    return wait_(object_, deadline, stop);
+  }
 
-private:
+ private:
   void* object_;
   sys_seconds (*now_)(void*);
   bool (*wait_)(void*, sys_seconds, std::stop_token);
@@ -223,7 +228,8 @@ inline bool warp_clock::wait_until(sys_seconds deadline, std::stop_token stop) {
     }
     const double real_ns = std::chrono::duration<double, std::nano>(deadline - at).count() / factor_;
     const auto wait_for = std::chrono::nanoseconds{static_cast<std::int64_t>(real_ns) + 1};
-    changed_.wait_until(lock, stop, real + std::min<std::chrono::nanoseconds>(wait_for, std::chrono::seconds{1}),
+    changed_.wait_until(lock, stop,
+                        real + std::min<std::chrono::nanoseconds>(wait_for, std::chrono::seconds{1}),
                         [] { return false; });
   }
   return false;

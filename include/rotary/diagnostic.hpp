@@ -34,12 +34,11 @@ struct diagnostic {
 
 // Thrown by `parse_result<T>::value()` and by the throwing parsers; carries the diagnostic.
 class parse_error : public std::invalid_argument {
-public:
-  explicit parse_error(diagnostic d)
-      : std::invalid_argument(d.message), diagnostic_(std::move(d)) {}
+ public:
+  explicit parse_error(diagnostic d) : std::invalid_argument(d.message), diagnostic_(std::move(d)) {}
   [[nodiscard]] const rotary::diagnostic& where() const noexcept { return diagnostic_; }
 
-private:
+ private:
   rotary::diagnostic diagnostic_;
 };
 

@@ -20,18 +20,20 @@ namespace rotary {
 
 // Thrown by `outcome::value()` when it holds an error type without its own exception.
 class bad_outcome_access : public std::logic_error {
-public:
+ public:
   bad_outcome_access() : std::logic_error("rotary::outcome holds an error, not a value") {}
 };
 
 namespace detail {
 template <class E>
-concept has_throw_error = requires(const E& e) { throw_error(e); };
+concept has_throw_error = requires(const E& e) {
+  throw_error(e);
+};
 }  // namespace detail
 
 template <class T, class E>
 class [[nodiscard]] outcome {
-public:
+ public:
   using value_type = T;
   using error_type = E;
 
@@ -57,7 +59,7 @@ public:
 
   friend constexpr bool operator==(const outcome&, const outcome&) = default;
 
-private:
+ private:
   [[noreturn]] void fail() const {
     if constexpr (detail::has_throw_error<E>) {
       throw_error(error());

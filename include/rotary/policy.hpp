@@ -75,9 +75,12 @@ struct refusal {
   // A stable machine code: "not-rotatable", "token-unusable", "already-rotated".
   [[nodiscard]] constexpr std::string_view code() const noexcept {
     switch (reason) {
-      case not_rotatable: return "not-rotatable";
-      case already_rotated: return "already-rotated";
-      case not_usable: break;
+      case not_rotatable:
+        return "not-rotatable";
+      case already_rotated:
+        return "already-rotated";
+      case not_usable:
+        break;
     }
     return "token-unusable";
   }
@@ -88,7 +91,7 @@ using rotate_result = outcome<rotation, refusal>;
 
 template <Rule... Rules>
 class policy {
-public:
+ public:
   constexpr policy() = default;
   constexpr explicit policy(Rules... rules) : rules_(std::move(rules)...) {}
 
@@ -124,7 +127,7 @@ public:
 
   friend constexpr bool operator==(const policy&, const policy&) = default;
 
-private:
+ private:
   std::tuple<Rules...> rules_{};
 };
 
@@ -146,10 +149,14 @@ struct creation_error {
   // "expiry-not-after-creation".
   [[nodiscard]] constexpr std::string_view code() const noexcept {
     switch (reason) {
-      case period_not_positive: return "period-not-positive";
-      case period_below_minimum: return "period-below-minimum";
-      case expiry_not_after_creation: return "expiry-not-after-creation";
-      case expiry_required: break;
+      case period_not_positive:
+        return "period-not-positive";
+      case period_below_minimum:
+        return "period-below-minimum";
+      case expiry_not_after_creation:
+        return "expiry-not-after-creation";
+      case expiry_required:
+        break;
     }
     return "expiry-required";
   }
@@ -168,10 +175,12 @@ constexpr std::optional<sys_seconds> policy<Rules...>::usable_until(const token_
   std::optional<sys_seconds> until;
   std::apply(
       [&](const auto&... rule) {
-        ((void)[&] {
-          const auto end = rule.unusable_from(token);
-          if (end && (!until || *end < *until)) until = end;
-        }(), ...);
+        (
+            (void)[&] {
+              const auto end = rule.unusable_from(token);
+              if (end && (!until || *end < *until)) until = end;
+            }(),
+            ...);
       },
       rules_);
   return until;
@@ -183,13 +192,15 @@ constexpr std::string_view policy<Rules...>::limiting_rule(const token_state& to
   std::string_view name;
   std::apply(
       [&](const auto&... rule) {
-        ((void)[&] {
-          const auto end = rule.unusable_from(token);
-          if (end && (!until || *end < *until)) {
-            until = end;
-            name = std::remove_cvref_t<decltype(rule)>::name;
-          }
-        }(), ...);
+        (
+            (void)[&] {
+              const auto end = rule.unusable_from(token);
+              if (end && (!until || *end < *until)) {
+                until = end;
+                name = std::remove_cvref_t<decltype(rule)>::name;
+              }
+            }(),
+            ...);
       },
       rules_);
   return name;
@@ -226,10 +237,13 @@ constexpr rotate_result policy<Rules...>::rotate(const token_state& token, sys_s
   const token_state child{at, token.rotation_period, token.expires_at, std::nullopt};
   if (token.rotated_at) {
     switch (mode) {
-      case rerotation::reject: return refusal{refusal::already_rotated, {}};
-      case rerotation::fork: return rotation{token, child, false};
+      case rerotation::reject:
+        return refusal{refusal::already_rotated, {}};
+      case rerotation::fork:
+        return rotation{token, child, false};
       case rerotation::idempotent:
-        return rotation{token, token_state{*token.rotated_at, token.rotation_period, token.expires_at, std::nullopt},
+        return rotation{token,
+                        token_state{*token.rotated_at, token.rotation_period, token.expires_at, std::nullopt},
                         true};
     }
   }
@@ -238,7 +252,8 @@ constexpr rotate_result policy<Rules...>::rotate(const token_state& token, sys_s
   return rotation{parent, child, false};
 }
 
-constexpr outcome<token_state, creation_error> create_token(sys_seconds now, std::optional<minutes> rotation_period,
+constexpr outcome<token_state, creation_error> create_token(sys_seconds now,
+                                                            std::optional<minutes> rotation_period,
                                                             std::optional<sys_seconds> expires_at,
                                                             creation_limits limits) {
   if (rotation_period) {

@@ -62,9 +62,7 @@ enum class bare_number { reject, in_seconds, in_minutes };
 [[nodiscard]] constexpr std::int64_t to_unix(sys_seconds t) noexcept {
   return static_cast<std::int64_t>(t.time_since_epoch().count());
 }
-[[nodiscard]] constexpr sys_seconds from_unix(std::int64_t s) noexcept {
-  return sys_seconds{seconds{s}};
-}
+[[nodiscard]] constexpr sys_seconds from_unix(std::int64_t s) noexcept { return sys_seconds{seconds{s}}; }
 
 // ---------------------------------------------------------------------------------------------
 
@@ -72,7 +70,7 @@ namespace detail {
 
 // A cursor over the input that knows the 1-based column of what it looks at.
 class text_cursor {
-public:
+ public:
   explicit constexpr text_cursor(std::string_view s) noexcept : s_(s) {}
   [[nodiscard]] constexpr bool done() const noexcept { return i_ >= s_.size(); }
   [[nodiscard]] constexpr char peek() const noexcept { return done() ? '\0' : s_[i_]; }
@@ -99,7 +97,7 @@ public:
   }
   [[nodiscard]] constexpr std::size_t remaining() const noexcept { return s_.size() - i_; }
 
-private:
+ private:
   std::string_view s_;
   std::size_t i_ = 0;
 };
@@ -143,12 +141,14 @@ inline parse_result<sys_seconds> parse_time(std::string_view text) {
   if (text.empty()) return error_at(1, "empty time: expected an ISO-8601 instant like 2027-03-14T07:00:00Z");
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   if (!in.digits(4, y))
-    return error_at(in.column(), "expected a four-digit year (an ISO-8601 instant looks like 2027-03-14T07:00:00Z)");
+    return error_at(in.column(),
+                    "expected a four-digit year (an ISO-8601 instant looks like 2027-03-14T07:00:00Z)");
   if (y < 1970) return error_at(1, "year " + std::to_string(y) + " is before 1970", 4);
   if (!in.eat('-')) return error_at(in.column(), "expected '-' after the year");
   const std::size_t month_col = in.column();
   if (!in.digits(2, mo)) return error_at(in.column(), "expected a two-digit month");
-  if (mo < 1 || mo > 12) return error_at(month_col, "month " + std::to_string(mo) + " is out of range (01-12)", 2);
+  if (mo < 1 || mo > 12)
+    return error_at(month_col, "month " + std::to_string(mo) + " is out of range (01-12)", 2);
   if (!in.eat('-')) return error_at(in.column(), "expected '-' after the month");
   const std::size_t day_col = in.column();
   if (!in.digits(2, d)) return error_at(in.column(), "expected a two-digit day");
@@ -160,7 +160,8 @@ inline parse_result<sys_seconds> parse_time(std::string_view text) {
   std::int64_t offset = 0;
   if (!in.done()) {
     if (!(in.eat('T') || in.eat('t') || in.eat(' ')))
-      return error_at(in.column(), "expected 'T' between the date and the time, found " + detail::printable(in.peek()));
+      return error_at(in.column(),
+                      "expected 'T' between the date and the time, found " + detail::printable(in.peek()));
     const std::size_t hour_col = in.column();
     if (!in.digits(2, h)) return error_at(in.column(), "expected a two-digit hour");
     if (h > 23) return error_at(hour_col, "hour " + std::to_string(h) + " is out of range (00-23)", 2);
@@ -172,7 +173,9 @@ inline parse_result<sys_seconds> parse_time(std::string_view text) {
       const std::size_t second_col = in.column();
       if (!in.digits(2, s)) return error_at(in.column(), "expected two-digit seconds");
       if (s > 59)
-        return error_at(second_col, "second " + std::to_string(s) + " is out of range (00-59; leap seconds are not supported)", 2);
+        return error_at(
+            second_col,
+            "second " + std::to_string(s) + " is out of range (00-59; leap seconds are not supported)", 2);
       if (in.eat('.') || in.eat(',')) {
         const std::size_t frac_col = in.column();
         std::size_t n = 0;
@@ -193,13 +196,18 @@ inline parse_result<sys_seconds> parse_time(std::string_view text) {
       int oh = 0, om = 0;
       const std::size_t oh_col = in.column();
       if (!in.digits(2, oh)) return error_at(in.column(), "expected a two-digit offset hour (like +05:30)");
-      if (oh > 23) return error_at(oh_col, "offset hour " + std::to_string(oh) + " is out of range (00-23)", 2);
+      if (oh > 23)
+        return error_at(oh_col, "offset hour " + std::to_string(oh) + " is out of range (00-23)", 2);
       if (in.eat(':')) {
-        if (!in.digits(2, om)) return error_at(in.column(), "expected two-digit offset minutes (like +05:30)");
+        if (!in.digits(2, om))
+          return error_at(in.column(), "expected two-digit offset minutes (like +05:30)");
       } else if (!in.done()) {
-        if (!in.digits(2, om)) return error_at(in.column(), "expected two-digit offset minutes (like +05:30)");
+        if (!in.digits(2, om))
+          return error_at(in.column(), "expected two-digit offset minutes (like +05:30)");
       }
-      if (om > 59) return error_at(in.column() - 2, "offset minute " + std::to_string(om) + " is out of range (00-59)", 2);
+      if (om > 59)
+        return error_at(in.column() - 2, "offset minute " + std::to_string(om) + " is out of range (00-59)",
+                        2);
       offset = sign * (oh * 3600 + om * 60);
     } else if (in.done()) {
       return error_at(zone_col, "missing time zone designator: add Z for UTC or an offset like +05:30");
@@ -208,7 +216,8 @@ inline parse_result<sys_seconds> parse_time(std::string_view text) {
     }
   }
   if (!in.done())
-    return error_at(in.column(), "unexpected " + detail::printable(in.peek()) + " after the instant", in.remaining());
+    return error_at(in.column(), "unexpected " + detail::printable(in.peek()) + " after the instant",
+                    in.remaining());
   const std::int64_t unix_s =
       detail::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86'400 + h * 3600 +
       mi * 60 + s - offset;
@@ -235,7 +244,8 @@ inline std::string format_time(sys_seconds t) {
   const unsigned mm = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t yy = static_cast<std::int64_t>(yoe) + era * 400 + (mm <= 2);
   char buf[40];
-  const auto hh = static_cast<int>(sod / 3600), mi = static_cast<int>(sod / 60 % 60), ss = static_cast<int>(sod % 60);
+  const auto hh = static_cast<int>(sod / 3600), mi = static_cast<int>(sod / 60 % 60),
+             ss = static_cast<int>(sod % 60);
   std::string out;
   out.reserve(20);
   auto put = [&](std::int64_t v, int width) {
@@ -267,7 +277,8 @@ inline std::string format_time(sys_seconds t) {
 
 inline parse_result<seconds> parse_duration(std::string_view text, bare_number bare) {
   using detail::error_at;
-  if (text.empty()) return error_at(1, "empty duration: expected a number with a unit, like 10m, 60h, 7d or PT10M");
+  if (text.empty())
+    return error_at(1, "empty duration: expected a number with a unit, like 10m, 60h, 7d or PT10M");
   detail::text_cursor in(text);
   if (in.peek() == '-') return error_at(1, "a duration cannot be negative");
   if (in.peek() == '+') in.advance();
@@ -306,25 +317,33 @@ inline parse_result<seconds> parse_duration(std::string_view text, bare_number b
       std::size_t len = 0;
       read_number(n, len);
       if (len == 0) return error_at(col, "expected a number, found " + detail::printable(in.peek()));
-      if (in.peek() == '.' || in.peek() == ',') return error_at(in.column(), "fractional durations are not supported");
-      if (in.done()) return error_at(in.column(), "expected a unit after " + std::to_string(n) + " (like H, M or S)");
+      if (in.peek() == '.' || in.peek() == ',')
+        return error_at(in.column(), "fractional durations are not supported");
+      if (in.done())
+        return error_at(in.column(), "expected a unit after " + std::to_string(n) + " (like H, M or S)");
       const char u = static_cast<char>(in.peek() & ~0x20);  // upper case
       const std::size_t ucol = in.column();
       int rank = -1;
       std::int64_t unit = 0;
       if (!in_time) {
-        if (u == 'W') rank = 0, unit = 7 * 86'400;
-        else if (u == 'D') rank = 1, unit = 86'400;
+        if (u == 'W')
+          rank = 0, unit = 7 * 86'400;
+        else if (u == 'D')
+          rank = 1, unit = 86'400;
         else if (u == 'Y' || u == 'M')
           return error_at(ucol, "years and months have no fixed length; use days (like P30D)");
         else if (u == 'H' || u == 'S')
           return error_at(ucol, "hours, minutes and seconds go after 'T' (like PT10M)");
       } else {
-        if (u == 'H') rank = 2, unit = 3600;
-        else if (u == 'M') rank = 3, unit = 60;
-        else if (u == 'S') rank = 4, unit = 1;
+        if (u == 'H')
+          rank = 2, unit = 3600;
+        else if (u == 'M')
+          rank = 3, unit = 60;
+        else if (u == 'S')
+          rank = 4, unit = 1;
       }
-      if (rank < 0) return error_at(ucol, "unknown unit " + detail::printable(in.peek()) + " in an ISO-8601 duration");
+      if (rank < 0)
+        return error_at(ucol, "unknown unit " + detail::printable(in.peek()) + " in an ISO-8601 duration");
       if (rank <= last_rank) return error_at(ucol, "units must appear once each, largest first");
       last_rank = rank;
       in.advance();
@@ -343,34 +362,51 @@ inline parse_result<seconds> parse_duration(std::string_view text, bare_number b
     std::size_t len = 0;
     read_number(n, len);
     if (len == 0) return error_at(col, "expected a number, found " + detail::printable(in.peek()));
-    if (in.peek() == '.' || in.peek() == ',') return error_at(in.column(), "fractional durations are not supported; use a smaller unit (90s, not 1.5m)");
+    if (in.peek() == '.' || in.peek() == ',')
+      return error_at(in.column(),
+                      "fractional durations are not supported; use a smaller unit (90s, not 1.5m)");
     if (in.done()) {
       if (!any && bare != bare_number::reject) {
         const std::int64_t unit = bare == bare_number::in_minutes ? 60 : 1;
         if (!add(n, unit)) return error_at(col, too_long, len);
         return seconds{total};
       }
-      return error_at(in.column(), "missing unit after " + std::to_string(n) + ": add s, m, h, d or w (like 10m)");
+      return error_at(in.column(),
+                      "missing unit after " + std::to_string(n) + ": add s, m, h, d or w (like 10m)");
     }
     const std::size_t ucol = in.column();
     const char u = in.peek();
     int rank = 0;
     std::int64_t unit = 0;
     switch (u) {
-      case 'w': rank = 5, unit = 7 * 86'400; break;
-      case 'd': rank = 4, unit = 86'400; break;
-      case 'h': rank = 3, unit = 3600; break;
-      case 'm': rank = 2, unit = 60; break;
-      case 's': rank = 1, unit = 1; break;
+      case 'w':
+        rank = 5, unit = 7 * 86'400;
+        break;
+      case 'd':
+        rank = 4, unit = 86'400;
+        break;
+      case 'h':
+        rank = 3, unit = 3600;
+        break;
+      case 'm':
+        rank = 2, unit = 60;
+        break;
+      case 's':
+        rank = 1, unit = 1;
+        break;
       case 'M':
         return error_at(ucol, "'M' is ambiguous: write m for minutes; months have no fixed length");
-      case 'H': case 'D': case 'W': case 'S':
+      case 'H':
+      case 'D':
+      case 'W':
+      case 'S':
         return error_at(ucol, std::string("units are lower case: write ") + static_cast<char>(u | 0x20));
       default:
         return error_at(ucol, "unknown unit " + detail::printable(u) + ": expected s, m, h, d or w");
     }
     in.advance();
-    if (u == 'm' && in.peek() == 's') return error_at(ucol, "durations are whole seconds; milliseconds are not supported", 2);
+    if (u == 'm' && in.peek() == 's')
+      return error_at(ucol, "durations are whole seconds; milliseconds are not supported", 2);
     if (rank >= last_rank) return error_at(ucol, "units must appear once each, largest first (like 1h30m)");
     last_rank = rank;
     if (!add(n, unit)) return error_at(col, too_long, len + 1);

@@ -16,7 +16,7 @@ namespace rotary {
 // Thrown by every rotary `from_json` on a document of the wrong shape; the message names the
 // field: `createdAt: expected Unix seconds (an integer), got a string`.
 class json_error : public std::invalid_argument {
-public:
+ public:
   using std::invalid_argument::invalid_argument;
 };
 
@@ -24,15 +24,24 @@ namespace detail {
 
 inline std::string json_kind(const nlohmann::json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return "null";
-    case nlohmann::json::value_t::boolean: return "a boolean";
-    case nlohmann::json::value_t::string: return "a string";
-    case nlohmann::json::value_t::array: return "an array";
-    case nlohmann::json::value_t::object: return "an object";
-    case nlohmann::json::value_t::number_float: return "a fractional number";
-    case nlohmann::json::value_t::binary: return "binary data";
-    case nlohmann::json::value_t::discarded: return "nothing";
-    default: return "a number";
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::boolean:
+      return "a boolean";
+    case nlohmann::json::value_t::string:
+      return "a string";
+    case nlohmann::json::value_t::array:
+      return "an array";
+    case nlohmann::json::value_t::object:
+      return "an object";
+    case nlohmann::json::value_t::number_float:
+      return "a fractional number";
+    case nlohmann::json::value_t::binary:
+      return "binary data";
+    case nlohmann::json::value_t::discarded:
+      return "nothing";
+    default:
+      return "a number";
   }
 }
 
@@ -52,15 +61,17 @@ inline const nlohmann::json* json_find(const nlohmann::json& j, std::string_view
   return &*it;
 }
 
-inline std::int64_t json_integer(const nlohmann::json& v, std::string_view field, std::int64_t lo, std::int64_t hi,
-                                 std::string_view what) {
+inline std::int64_t json_integer(const nlohmann::json& v, std::string_view field, std::int64_t lo,
+                                 std::int64_t hi, std::string_view what) {
   if (v.is_number_unsigned()) {
     const auto u = v.get<std::uint64_t>();
     if (u > static_cast<std::uint64_t>(hi))
-      json_fail(field, "expected " + std::string(what) + " (at most " + std::to_string(hi) + "), got " + std::to_string(u));
+      json_fail(field, "expected " + std::string(what) + " (at most " + std::to_string(hi) + "), got " +
+                           std::to_string(u));
     return static_cast<std::int64_t>(u);
   }
-  if (!v.is_number_integer()) json_fail(field, "expected " + std::string(what) + " (an integer), got " + json_kind(v));
+  if (!v.is_number_integer())
+    json_fail(field, "expected " + std::string(what) + " (an integer), got " + json_kind(v));
   const auto i = v.get<std::int64_t>();
   if (i < lo || i > hi)
     json_fail(field, "expected " + std::string(what) + " between " + std::to_string(lo) + " and " +

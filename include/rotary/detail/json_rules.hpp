@@ -26,7 +26,8 @@ inline void from_json(const nlohmann::json& j, token_state& t) {
   token_state out;
   out.created_at = detail::json_time(j, "createdAt");
   if (const auto* p = detail::json_find(j, "rotationPeriodMinutes"))
-    out.rotation_period = minutes{detail::json_integer(*p, "rotationPeriodMinutes", 1, 100'000'000, "minutes")};
+    out.rotation_period =
+        minutes{detail::json_integer(*p, "rotationPeriodMinutes", 1, 100'000'000, "minutes")};
   out.expires_at = detail::json_optional_time(j, "expiresAt");
   out.rotated_at = detail::json_optional_time(j, "rotatedAt");
   t = out;
