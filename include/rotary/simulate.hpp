@@ -1,0 +1,498 @@
+// rotary/simulate.hpp: the deterministic engine that runs a rotation job against the rules.
+//
+// A `simulation_plan` is a scenario made concrete (scenario.hpp builds one): the policy, the
+// initial token, the fire instants of the schedule inside the horizon, what the job does at
+// each fire, and the faults. Virtual time jumps from attempt to attempt; nothing sleeps.
+//
+//     auto plan = rotary::prepare(scenario).value();
+//     auto run  = rotary::simulate_run(plan);                 // every run succeeds but outages
+//     auto p    = rotary::exact_lapse_probability(plan);      // dynamic programme, not sampling
+//     auto mc   = rotary::monte_carlo(plan, 10'000, seed);    // for what the DP does not model
+//
+// The job model. At each fire `f` the job decides whether to rotate: always, or under
+// `when-due:MARGIN` when its own clock (`f + clock_skew`) has reached the token's deadline minus
+// the margin. A run makes up to `1 + retries` attempts at `f + job_duration + k * retry_delay`,
+// each strictly before the next fire and the horizon's end. An attempt fails when it falls in an
+// outage, or with probability `fail_rate`; otherwise the server commits the rotation, and with
+// probability `lost_rate` the response is lost (the client keeps the parent, which the server
+// has now rotated). The server answers through the policy, so under `rerotation::reject` a
+// retry after a lost response is refused and the chain is broken; under `fork` or `idempotent`
+// it succeeds while the parent's buffer lasts. Fires at the same instant are one run (the job
+// holds a lock).
+//
+// A lapse is the first instant before the horizon's end at which the token the client holds is
+// unusable and it has no successor: a run at the very instant the token dies is too late.
+#pragma once
+
+#include <rotary/detail/random.hpp>
+#include <rotary/policy.hpp>
+#include <rotary/time.hpp>
+#include <rotary/token.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace rotary {
+
+// When the job rotates: at every run, or only when the deadline is within `margin`.
+struct job_strategy {
+  enum kind_type { always, when_due };
+  kind_type kind = always;
+  seconds margin{0};
+  friend constexpr bool operator==(const job_strategy&, const job_strategy&) = default;
+};
+
+// [from, until): every attempt inside fails.
+struct outage_window {
+  sys_seconds from;
+  sys_seconds until;
+  friend constexpr bool operator==(const outage_window&, const outage_window&) = default;
+};
+
+struct simulation_plan {
+  standard_policy policy{};
+  token_state initial{};  // fresh: never rotated; created_at <= from
+  sys_seconds from{};
+  sys_seconds until{};  // exclusive; already clamped to the hard expiry
+  bool clamped_to_hard_expiry = false;
+  std::vector<sys_seconds> fires;  // sorted, distinct, inside [from, until)
+  job_strategy strategy{};
+  int retries = 0;
+  seconds retry_delay{60};
+  seconds job_duration{0};
+  seconds clock_skew{0};  // the client's clock minus the true time
+  double fail_rate = 0;   // per attempt
+  double lost_rate = 0;   // per committed rotation
+  rerotation semantics = rerotation::reject;
+  std::vector<outage_window> outages;  // sorted, disjoint
+};
+
+// What happened, in order. `rule` names the rule for a lapse and the refusal code for a refusal;
+// for `rotated`, `until` is when the parent stops working.
+struct sim_event {
+  enum kind_type { run, skipped, attempt_failed, outage, rotated, response_lost, refused, run_failed, lapse };
+  sys_seconds at;
+  kind_type kind = run;
+  std::string_view rule;
+  std::optional<sys_seconds> until;
+  friend constexpr bool operator==(const sim_event&, const sim_event&) = default;
+};
+
+[[nodiscard]] constexpr std::string_view to_string(sim_event::kind_type k) noexcept {
+  constexpr std::string_view names[] = {"run",           "skipped", "attempt-failed", "outage", "rotated",
+                                        "response-lost", "refused", "run-failed",     "lapse"};
+  return names[k];
+}
+
+struct lapse_point {
+  sys_seconds at;
+  std::string_view rule;  // "rotation-period", "buffer" or "hard-expiry"
+  friend constexpr bool operator==(const lapse_point&, const lapse_point&) = default;
+};
+
+// A stretch of time between two token creations.
+struct gap_window {
+  seconds length{0};
+  sys_seconds from;
+  sys_seconds to;
+  friend constexpr bool operator==(const gap_window&, const gap_window&) = default;
+};
+
+struct run_outcome {
+  std::optional<lapse_point> first_lapse;
+  std::int64_t runs = 0;  // runs that decided to rotate (skipped runs not counted)
+  std::int64_t skipped = 0;
+  std::int64_t rotations = 0;
+  std::int64_t failed_runs = 0;
+  std::int64_t attempts = 0;
+  std::int64_t lost_responses = 0;
+  bool chain_broken = false;  // refused after a lost response: no rotation can succeed again
+  std::optional<gap_window> worst_gap;
+  [[nodiscard]] bool lapsed() const noexcept { return first_lapse.has_value(); }
+};
+
+// Where a run's random outcomes come from: `chance(p)` is true with probability p.
+// detail::xoshiro256 is the one rotary uses; tests script their own to enumerate outcomes.
+template <class D>
+concept Draws = requires(D& d, double p) {
+  { d.chance(p) } -> std::same_as<bool>;
+};
+
+// One run of the job over the horizon. Without draws, only outages fail (the nominal run);
+// with them, failures and lost responses are drawn. Events go to `events` when given. Stops at
+// the first lapse.
+template <Draws D = detail::xoshiro256>
+run_outcome simulate_run(const simulation_plan& plan, D* rng = nullptr,
+                         std::vector<sim_event>* events = nullptr);
+
+// The worst gap between successful rotations if no token ever died (every run outside an
+// outage succeeds; the initial token's creation counts as a rotation). The tail after the last
+// rotation counts only when it outlasts the period (it ends the token inside the horizon).
+std::optional<gap_window> nominal_worst_gap(const simulation_plan& plan);
+
+// Consecutive failed runs that no point of the horizon can fail to survive: the largest k such
+// that from every state the job can reach, k failed runs and a success still come before the
+// token dies. nullopt: no state's token dies inside the horizon (any number of failures).
+// For `always`, this is the largest k with fire[i+k+1] - fire[i] < period for every i (the
+// initial creation counts as a fire, the horizon's end as a final deadline). Retries inside a
+// run and outages are not counted: this is a property of the schedule.
+std::optional<std::int64_t> tolerated_failures(const simulation_plan& plan);
+
+// The exact probability of a lapse before the horizon's end with independent failures per
+// attempt (and lost responses under `reject`), by dynamic programming over the token the
+// client holds: O(attempts). nullopt when the model does not apply (lost responses under
+// `fork` or `idempotent`: use monte_carlo).
+std::optional<double> exact_lapse_probability(const simulation_plan& plan);
+
+struct monte_carlo_result {
+  std::int64_t trials = 0;
+  std::int64_t lapses = 0;
+  double estimate = 0;
+  double low = 0;  // Wilson score interval, 95%
+  double high = 0;
+  friend constexpr bool operator==(const monte_carlo_result&, const monte_carlo_result&) = default;
+};
+
+// `trials` seeded runs (trial i uses detail::trial_seed(seed, i)).
+monte_carlo_result monte_carlo(const simulation_plan& plan, std::int64_t trials, std::uint64_t seed);
+
+// The Wilson score interval for `hits` of `n` at z (1.96 for 95%).
+[[nodiscard]] inline std::pair<double, double> wilson_interval(std::int64_t hits, std::int64_t n,
+                                                               double z = 1.959963984540054) {
+  if (n <= 0) return {0.0, 1.0};
+  const double nn = static_cast<double>(n);
+  const double p = static_cast<double>(hits) / nn;
+  const double z2 = z * z;
+  const double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+  const double half = z * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / (1 + z2 / nn);
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+// Whether `t` falls in an outage; `cursor` advances monotonically with t.
+inline bool in_outage(const std::vector<outage_window>& outages, std::size_t& cursor, sys_seconds t) {
+  while (cursor < outages.size() && outages[cursor].until <= t) ++cursor;
+  return cursor < outages.size() && outages[cursor].from <= t;
+}
+
+// The instant the client's token dies (policy.usable_until; the horizon's end when never).
+inline sys_seconds death_of(const simulation_plan& plan, const token_state& t) {
+  const auto u = plan.policy.usable_until(t);
+  return u ? *u : sys_seconds::max();
+}
+
+// Attempt instants of the run at fire j: f + duration + k * delay, strictly before the next
+// fire and the horizon's end.
+template <class F>
+void for_each_attempt(const simulation_plan& plan, std::size_t j, F&& f) {
+  const sys_seconds limit = j + 1 < plan.fires.size() ? plan.fires[j + 1] : plan.until;
+  for (int k = 0; k <= plan.retries; ++k) {
+    const sys_seconds t = plan.fires[j] + plan.job_duration + plan.retry_delay * k;
+    if (t >= limit || t >= plan.until) return;
+    if (!f(t)) return;
+  }
+}
+
+inline bool due(const simulation_plan& plan, sys_seconds fire, sys_seconds deadline) {
+  if (plan.strategy.kind == job_strategy::always) return true;
+  return fire + plan.clock_skew >= deadline - plan.strategy.margin;
+}
+
+}  // namespace detail
+
+template <Draws D>
+run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_event>* events) {
+  run_outcome out;
+  auto emit = [&](sys_seconds at, sim_event::kind_type kind, std::string_view rule = {},
+                  std::optional<sys_seconds> until = std::nullopt) {
+    if (events) events->push_back(sim_event{at, kind, rule, until});
+  };
+  token_state held = plan.initial;         // what the client holds, as it knows it
+  token_state server_view = plan.initial;  // the same secret, as the server knows it
+  sys_seconds death = detail::death_of(plan, server_view);
+  sys_seconds last_creation = held.created_at;
+  std::size_t outage_cursor = 0;
+
+  auto lapse_if_dead = [&](sys_seconds now) {
+    if (death > now || death >= plan.until) return false;
+    const sys_seconds at = std::max(death, plan.from);
+    out.first_lapse = lapse_point{
+        at, at < plan.initial.created_at ? not_yet_created : plan.policy.limiting_rule(server_view)};
+    emit(at, sim_event::lapse, out.first_lapse->rule);
+    return true;
+  };
+  auto note_gap = [&](sys_seconds created) {
+    const gap_window g{created - last_creation, last_creation, created};
+    if (!out.worst_gap || g.length > out.worst_gap->length) out.worst_gap = g;
+    last_creation = created;
+  };
+
+  if (lapse_if_dead(plan.from)) return out;
+  for (std::size_t j = 0; j < plan.fires.size(); ++j) {
+    const sys_seconds fire = plan.fires[j];
+    if (lapse_if_dead(fire)) return out;
+    const auto deadline = plan.policy.usable_until(held);
+    if (deadline && !detail::due(plan, fire, *deadline)) {
+      ++out.skipped;
+      emit(fire, sim_event::skipped);
+      continue;
+    }
+    ++out.runs;
+    emit(fire, sim_event::run);
+    bool rotated = false, stop = false;
+    detail::for_each_attempt(plan, j, [&](sys_seconds at) {
+      if (lapse_if_dead(at)) {
+        stop = true;
+        return false;
+      }
+      ++out.attempts;
+      if (detail::in_outage(plan.outages, outage_cursor, at)) {
+        emit(at, sim_event::outage);
+        return true;
+      }
+      if (rng && plan.fail_rate > 0 && rng->chance(plan.fail_rate)) {
+        emit(at, sim_event::attempt_failed);
+        return true;
+      }
+      const auto r = plan.policy.rotate(server_view, at, plan.semantics);
+      if (!r) {
+        out.chain_broken = true;
+        emit(at, sim_event::refused, r.error().code());
+        return false;  // 401/400: retrying cannot help
+      }
+      if (rng && plan.lost_rate > 0 && rng->chance(plan.lost_rate)) {
+        ++out.lost_responses;
+        server_view = r->parent;
+        death = detail::death_of(plan, server_view);
+        emit(at, sim_event::response_lost, {}, death);
+        return true;
+      }
+      const sys_seconds parent_death = detail::death_of(plan, r->parent);
+      held = r->child;
+      server_view = r->child;
+      death = detail::death_of(plan, server_view);
+      ++out.rotations;
+      note_gap(r->child.created_at);
+      emit(at, sim_event::rotated, {}, parent_death);
+      rotated = true;
+      return false;
+    });
+    if (stop) return out;
+    if (!rotated) {
+      ++out.failed_runs;
+      emit(fire, sim_event::run_failed);
+    }
+  }
+  lapse_if_dead(plan.until);
+  return out;
+}
+
+inline std::optional<gap_window> nominal_worst_gap(const simulation_plan& plan) {
+  std::optional<gap_window> worst;
+  sys_seconds last = plan.initial.created_at;
+  token_state held = plan.initial;
+  std::size_t outage_cursor = 0;
+  auto note = [&](sys_seconds from, sys_seconds to) {
+    const gap_window g{to - from, from, to};
+    if (!worst || g.length > worst->length) worst = g;
+  };
+  for (std::size_t j = 0; j < plan.fires.size(); ++j) {
+    const auto deadline = plan.policy.usable_until(held);
+    if (deadline && !detail::due(plan, plan.fires[j], *deadline)) continue;
+    std::optional<sys_seconds> success;
+    detail::for_each_attempt(plan, j, [&](sys_seconds at) {
+      if (detail::in_outage(plan.outages, outage_cursor, at)) return true;
+      success = at;
+      return false;
+    });
+    if (!success) continue;
+    note(last, *success);
+    last = *success;
+    held = token_state{*success, plan.initial.rotation_period, plan.initial.expires_at, std::nullopt};
+  }
+  if (held.rotation_period && plan.until - last > *held.rotation_period) note(last, plan.until);
+  return worst;
+}
+
+inline std::optional<std::int64_t> tolerated_failures(const simulation_plan& plan) {
+  // States: the initial token (index 0) and a success at each fire (index j + 1), created at
+  // the fire's first attempt. Each state has a window of runs [a, b) it would attempt before it
+  // dies; a state is reachable when it is the initial one or inside a reachable state's window.
+  const std::size_t n = plan.fires.size();
+  if (!plan.initial.rotation_period) return std::nullopt;
+  const seconds period = *plan.initial.rotation_period;
+  auto created = [&](std::size_t s) {
+    return s == 0 ? plan.initial.created_at : plan.fires[s - 1] + plan.job_duration;
+  };
+  auto death = [&](std::size_t s) {
+    const sys_seconds d = created(s) + period;
+    return plan.initial.expires_at ? std::min(d, *plan.initial.expires_at) : d;
+  };
+  std::optional<std::int64_t> tolerance;
+  std::vector<int> cover(n + 2, 0);  // difference array of reachable fires
+  int running = 0;
+  std::size_t a = 0, b = 0;  // windows are monotone in the state
+  for (std::size_t s = 0; s <= n; ++s) {
+    if (s > 0) {
+      running += cover[s - 1];
+      if (running <= 0) continue;  // fire s-1 is never a success state
+    }
+    const std::size_t first = s;  // fires after the state's own fire: indices >= s
+    a = std::max(a, first);
+    const sys_seconds d = death(s);
+    if (plan.strategy.kind == job_strategy::when_due)
+      while (a < n && !detail::due(plan, plan.fires[a], d)) ++a;
+    b = std::max(b, a);
+    while (b < n && plan.fires[b] + plan.job_duration < d) ++b;
+    if (d < plan.until) {
+      const auto m = static_cast<std::int64_t>(b > a ? b - a : 0);
+      tolerance = tolerance ? std::min(*tolerance, m - 1) : m - 1;
+    }
+    if (b > a) {
+      cover[a] += 1;
+      cover[b] -= 1;
+    }
+  }
+  if (tolerance && *tolerance < 0) tolerance = 0;
+  return tolerance;
+}
+
+inline std::optional<double> exact_lapse_probability(const simulation_plan& plan) {
+  if (plan.lost_rate > 0 && plan.semantics != rerotation::reject) return std::nullopt;
+  // Attempt slots in time order.
+  struct slot {
+    sys_seconds at;
+    std::size_t fire;
+    double q;  // failure probability of this attempt
+  };
+  std::vector<slot> slots;
+  std::vector<std::size_t> first_slot(plan.fires.size() + 1, 0);
+  std::size_t outage_cursor = 0;
+  for (std::size_t j = 0; j < plan.fires.size(); ++j) {
+    first_slot[j] = slots.size();
+    detail::for_each_attempt(plan, j, [&](sys_seconds at) {
+      slots.push_back({at, j, detail::in_outage(plan.outages, outage_cursor, at) ? 1.0 : plan.fail_rate});
+      return true;
+    });
+  }
+  first_slot[plan.fires.size()] = slots.size();
+  const double lost = plan.lost_rate;
+  const seconds buffer = plan.policy.get<buffer_period>().length;
+
+  // A state is the token the client holds: the initial one, or the child made at a slot.
+  struct state {
+    sys_seconds created;
+    std::size_t fire;  // the fire whose run made it (npos for the initial token)
+    long double mass;
+    sys_seconds death;
+    std::size_t a = 0, b = 0;  // the slots it attempts: [a, b)
+    long double log_at_activation = 0;
+  };
+  constexpr std::size_t none = static_cast<std::size_t>(-1);
+  // States are made in time order and their windows only move forward, so two cursors find
+  // every window in amortised O(1).
+  std::size_t due_cursor = 0, death_cursor = 0;
+  auto make_state = [&](sys_seconds created, std::size_t fire, long double mass) {
+    state s{created, fire, mass,
+            detail::death_of(plan, token_state{created, plan.initial.rotation_period, plan.initial.expires_at,
+                                               std::nullopt})};
+    std::size_t j = std::max(due_cursor, fire == none ? std::size_t{0} : fire + 1);
+    if (plan.strategy.kind == job_strategy::when_due)
+      while (j < plan.fires.size() && !detail::due(plan, plan.fires[j], s.death)) ++j;
+    due_cursor = j;
+    s.a = first_slot[j];
+    death_cursor = std::max(death_cursor, s.a);
+    while (death_cursor < slots.size() && slots[death_cursor].at < s.death) ++death_cursor;
+    s.b = death_cursor;
+    return s;
+  };
+
+  long double lapse = 0;
+  std::deque<state> pending, active;
+  long double weight = 0;  // total mass of active states before the current attempt
+  long double log_q = 0;   // sum of log(q) over the slots so far (certain slots excluded)
+  auto retire = [&](const state& s, long double w) {
+    if (s.death < plan.until) lapse += w;
+  };
+  auto current = [&](const state& s) { return s.mass * std::exp(log_q - s.log_at_activation); };
+
+  const state initial = make_state(plan.initial.created_at, none, 1.0L);
+  if (initial.death <= plan.from && initial.death < plan.until) return 1.0;
+  pending.push_back(initial);
+  for (std::size_t i = 0; i <= slots.size(); ++i) {
+    // Activate the states whose first attempt is this slot; a state with no attempt before
+    // it dies lapses with all its mass.
+    while (!pending.empty() && pending.front().a <= i) {
+      state s = pending.front();
+      pending.pop_front();
+      if (s.b <= s.a || i == slots.size()) {
+        retire(s, s.mass);
+        continue;
+      }
+      s.log_at_activation = log_q;
+      weight += s.mass;
+      active.push_back(s);
+    }
+    // Retire the states that died before this slot.
+    while (!active.empty() && active.front().b <= i) {
+      const long double w = current(active.front());
+      retire(active.front(), w);
+      weight -= w;
+      active.pop_front();
+    }
+    if (active.empty()) weight = 0;
+    if (i == slots.size()) break;
+    if (weight <= 0) continue;
+    const slot& sl = slots[i];
+    const long double q = sl.q;
+    const long double committed = weight * (1 - q);
+    if (lost > 0) {
+      const long double broken = committed * lost;
+      if (sl.at + buffer < plan.until) {
+        lapse += broken;
+      } else {
+        for (const auto& s : active)
+          if (s.death < plan.until) lapse += current(s) * (1 - q) * lost;
+      }
+    }
+    const long double success = committed * (1 - lost);
+    if (success > 0) {
+      state child = make_state(sl.at, sl.fire, success);
+      pending.push_back(child);
+    }
+    if (q <= 0) {
+      active.clear();
+      weight = 0;
+    } else if (q < 1) {
+      weight *= q;
+      log_q += std::log(q);
+    }
+  }
+  double p = static_cast<double>(lapse);
+  return std::clamp(p, 0.0, 1.0);
+}
+
+inline monte_carlo_result monte_carlo(const simulation_plan& plan, std::int64_t trials, std::uint64_t seed) {
+  monte_carlo_result r;
+  r.trials = trials;
+  for (std::int64_t i = 0; i < trials; ++i) {
+    detail::xoshiro256 rng(detail::trial_seed(seed, static_cast<std::uint64_t>(i)));
+    if (simulate_run(plan, &rng).lapsed()) ++r.lapses;
+  }
+  r.estimate = trials > 0 ? static_cast<double>(r.lapses) / static_cast<double>(trials) : 0.0;
+  std::tie(r.low, r.high) = wilson_interval(r.lapses, trials);
+  return r;
+}
+
+}  // namespace rotary
