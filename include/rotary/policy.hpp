@@ -37,6 +37,8 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
+#include <utility>
 
 namespace rotary {
 
@@ -170,30 +172,17 @@ struct creation_error {
 
 // ---------------------------------------------------------------------------------------------
 
-template <Rule... Rules>
-constexpr std::optional<sys_seconds> policy<Rules...>::usable_until(const token_state& token) const {
-  std::optional<sys_seconds> until;
-  std::apply(
-      [&](const auto&... rule) {
-        (
-            (void)[&] {
-              const auto end = rule.unusable_from(token);
-              if (end && (!until || *end < *until)) until = end;
-            }(),
-            ...);
-      },
-      rules_);
-  return until;
-}
-
-template <Rule... Rules>
-constexpr std::string_view policy<Rules...>::limiting_rule(const token_state& token) const {
+namespace detail {
+// The earliest end over the rules and the name of the rule that sets it, in one pass.
+template <class Tuple>
+constexpr std::pair<std::optional<sys_seconds>, std::string_view> earliest_end(const Tuple& rules,
+                                                                               const token_state& token) {
   std::optional<sys_seconds> until;
   std::string_view name;
   std::apply(
       [&](const auto&... rule) {
         (
-            (void)[&] {
+            [&] {
               const auto end = rule.unusable_from(token);
               if (end && (!until || *end < *until)) {
                 until = end;
@@ -202,15 +191,26 @@ constexpr std::string_view policy<Rules...>::limiting_rule(const token_state& to
             }(),
             ...);
       },
-      rules_);
-  return name;
+      rules);
+  return {until, name};
+}
+}  // namespace detail
+
+template <Rule... Rules>
+constexpr std::optional<sys_seconds> policy<Rules...>::usable_until(const token_state& token) const {
+  return detail::earliest_end(rules_, token).first;
+}
+
+template <Rule... Rules>
+constexpr std::string_view policy<Rules...>::limiting_rule(const token_state& token) const {
+  return detail::earliest_end(rules_, token).second;
 }
 
 template <Rule... Rules>
 constexpr usability policy<Rules...>::check(const token_state& token, sys_seconds at) const {
-  const auto until = usable_until(token);
+  const auto [until, rule] = detail::earliest_end(rules_, token);
   if (at < token.created_at) return {false, not_yet_created, until};
-  if (until && at >= *until) return {false, limiting_rule(token), until};
+  if (until && at >= *until) return {false, rule, until};
   return {true, {}, until};
 }
 

@@ -56,6 +56,7 @@ struct analysis_options {
   double max_risk = 0;
   consumer_config consumers{};
   std::int64_t default_trials = 10'000;  // used when Monte Carlo is needed and trials == 0
+  bool keep_events = true;               // keep the sample run's events in the report (pictures, the drill)
 };
 
 struct report {
@@ -134,12 +135,15 @@ inline report analyse(const simulation_plan& plan, const analysis_options& optio
   r.max_risk = options.max_risk;
   r.fires = static_cast<std::int64_t>(plan.fires.size());
 
-  const auto nominal = simulate_run(plan);
-  r.nominal_lapses = nominal.lapsed();
+  // Without random faults the sample run is the nominal run: one pass serves both.
   const bool random = plan.fail_rate > 0 || plan.lost_rate > 0;
+  const bool need_nominal_events = options.keep_events || options.consumers.count > 0;
+  std::vector<sim_event> nominal_events;
+  const auto nominal =
+      simulate_run<detail::xoshiro256>(plan, nullptr, need_nominal_events ? &nominal_events : nullptr);
+  r.nominal_lapses = nominal.lapsed();
   detail::xoshiro256 rng(options.seed);
-  const auto sample = random ? simulate_run(plan, &rng, &r.events)
-                             : simulate_run<detail::xoshiro256>(plan, nullptr, &r.events);
+  const auto sample = random ? simulate_run(plan, &rng, options.keep_events ? &r.events : nullptr) : nominal;
   r.runs = sample.runs;
   r.rotations = sample.rotations;
   r.failed_runs = sample.failed_runs;
@@ -166,10 +170,9 @@ inline report analyse(const simulation_plan& plan, const analysis_options& optio
   r.hard_expiry = plan.initial.expires_at;
   if (r.hard_expiry) r.days_left = static_cast<double>((*r.hard_expiry - plan.from).count()) / 86'400.0;
   if (options.consumers.count > 0) {
-    std::vector<sim_event> nominal_events;
-    (void)simulate_run<detail::xoshiro256>(plan, nullptr, &nominal_events);
     r.consumers = analyse_consumers(nominal_events, plan.from, options.consumers);
   }
+  if (!random && options.keep_events) r.events = std::move(nominal_events);
   r.holds = !r.nominal_lapses && (!r.lapse_probability || *r.lapse_probability <= options.max_risk);
   return r;
 }

@@ -242,8 +242,8 @@ run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_ev
   for (std::size_t j = 0; j < plan.fires.size(); ++j) {
     const sys_seconds fire = plan.fires[j];
     if (lapse_if_dead(fire)) return out;
-    const auto deadline = plan.policy.usable_until(held);
-    if (deadline && !detail::due(plan, fire, *deadline)) {
+    if (plan.strategy.kind == job_strategy::when_due &&
+        !detail::due(plan, fire, detail::death_of(plan, held))) {
       ++out.skipped;
       emit(fire, sim_event::skipped);
       continue;
@@ -278,7 +278,7 @@ run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_ev
         emit(at, sim_event::response_lost, {}, death);
         return true;
       }
-      const sys_seconds parent_death = detail::death_of(plan, r->parent);
+      const sys_seconds parent_death = events ? detail::death_of(plan, r->parent) : sys_seconds{};
       held = r->child;
       server_view = r->child;
       death = detail::death_of(plan, server_view);
@@ -308,8 +308,9 @@ inline std::optional<gap_window> nominal_worst_gap(const simulation_plan& plan) 
     if (!worst || g.length > worst->length) worst = g;
   };
   for (std::size_t j = 0; j < plan.fires.size(); ++j) {
-    const auto deadline = plan.policy.usable_until(held);
-    if (deadline && !detail::due(plan, plan.fires[j], *deadline)) continue;
+    if (plan.strategy.kind == job_strategy::when_due &&
+        !detail::due(plan, plan.fires[j], detail::death_of(plan, held)))
+      continue;
     std::optional<sys_seconds> success;
     detail::for_each_attempt(plan, j, [&](sys_seconds at) {
       if (detail::in_outage(plan.outages, outage_cursor, at)) return true;
