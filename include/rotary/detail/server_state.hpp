@@ -1,0 +1,204 @@
+// rotary/detail/server_state.hpp: the fake server's state file.
+//
+//     {"format": "rotary-fake-server-state", "version": 1,
+//      "clock": {"now": 1798761600, "warp": 0},
+//      "replayKey": "<base64url>",
+//      "tokens": [{"id": "tok_1", "secretSha256": "<hex>", "createdAt": ..., "rotationPeriodMinutes": ...,
+//                  "expiresAt": ..., "rotatedAt": ..., "parentId": null, "revoked": false}, ...]}
+//
+// Only hashes of secrets are written. `replayKey` is the HMAC key from which an idempotent
+// re-rotation derives the child's secret from the parent's (so it is never stored). Tokens are
+// listed in id order (tok_1, tok_2, ...), a parent before its children. Written by atomic
+// replace: a temporary file in the same directory (mode 0600), fsync, rename, fsync of the
+// directory; a reader sees the old file or the new one, never a mix.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <rotary/detail/json_rules.hpp>
+#include <rotary/detail/server_crypto.hpp>
+#include <rotary/detail/server_table.hpp>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace rotary {
+
+// A state file that cannot be read, is not a rotary state file, or cannot be written.
+class state_file_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+inline constexpr std::string_view state_format = "rotary-fake-server-state";
+inline constexpr int state_version = 1;
+
+struct server_snapshot {
+  sys_seconds now{};
+  double warp = 0;
+  digest replay_key{};
+  token_table tokens;
+};
+
+inline std::string state_to_text(const server_snapshot& s) {
+  nlohmann::ordered_json tokens = nlohmann::ordered_json::array();
+  const auto& records = s.tokens.records();
+  for (std::uint32_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    nlohmann::ordered_json t;
+    t["id"] = token_table::id(i);
+    t["secretSha256"] = hex(r.hash);
+    const nlohmann::json state = r.state;
+    for (const auto& [k, v] : state.items()) t[k] = v;
+    t["parentId"] =
+        r.parent == no_token ? nlohmann::ordered_json() : nlohmann::ordered_json(token_table::id(r.parent));
+    t["revoked"] = r.revoked;
+    tokens.push_back(std::move(t));
+  }
+  nlohmann::ordered_json j;
+  j["format"] = state_format;
+  j["version"] = state_version;
+  j["clock"] = {{"now", to_unix(s.now)}, {"warp", s.warp}};
+  j["replayKey"] = base64url(s.replay_key.data(), s.replay_key.size());
+  j["tokens"] = std::move(tokens);
+  return j.dump(1) + "\n";
+}
+
+// Parses a state file's text; throws state_file_error("<what is wrong>").
+inline server_snapshot state_from_text(const std::string& text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string what = e.what();
+    if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    throw state_file_error("not JSON (" + what + ")");
+  }
+  if (!j.is_object() || !j.contains("format") || j["format"] != state_format)
+    throw state_file_error(
+        "not a rotary fake server state file (no \"format\": \"rotary-fake-server-state\")");
+  if (!j.contains("version") || !j["version"].is_number_integer())
+    throw state_file_error("no integer \"version\"");
+  if (j["version"] != state_version)
+    throw state_file_error("version " + j["version"].dump() +
+                           " is not supported (this rotary reads version 1)");
+  server_snapshot s;
+  try {
+    const nlohmann::json clock = j.contains("clock") ? j["clock"] : nlohmann::json();
+    json_object(clock, "clock");
+    s.now = json_time(clock, "now");
+    const auto* warp = json_find(clock, "warp");
+    if (!warp || !warp->is_number() || warp->get<double>() < 0 || warp->get<double>() > 1e9)
+      json_fail("clock.warp", "expected a number between 0 and 1e9");
+    s.warp = warp->get<double>();
+    const auto* key = json_find(j, "replayKey");
+    if (!key || !key->is_string()) json_fail("replayKey", "expected a base64url string");
+    const auto raw = base64url_decode(key->get<std::string>());
+    if (!raw || raw->size() != s.replay_key.size()) json_fail("replayKey", "expected 32 bytes in base64url");
+    std::memcpy(s.replay_key.data(), raw->data(), raw->size());
+    const auto* tokens = json_find(j, "tokens");
+    if (!tokens || !tokens->is_array()) json_fail("tokens", "expected an array");
+    s.tokens.reserve(tokens->size());
+    for (std::size_t i = 0; i < tokens->size(); ++i) {
+      const auto& t = (*tokens)[i];
+      const std::string where = "tokens[" + std::to_string(i) + "]";
+      try {
+        json_object(t, "token");
+        const auto expected_id = token_table::id(static_cast<std::uint32_t>(i));
+        if (!t.contains("id") || t["id"] != expected_id)
+          json_fail("id", "expected \"" + expected_id + "\" (tokens in id order)");
+        const auto* hash_text = json_find(t, "secretSha256");
+        const auto hash = hash_text && hash_text->is_string()
+                              ? parse_hex_digest(hash_text->get<std::string>())
+                              : std::nullopt;
+        if (!hash) json_fail("secretSha256", "expected 64 lower-case hex digits");
+        const auto state = t.get<token_state>();
+        auto parent = no_token;
+        if (const auto* p = json_find(t, "parentId")) {
+          const auto index = p->is_string() ? s.tokens.parse_id(p->get<std::string>()) : std::nullopt;
+          if (!index) json_fail("parentId", "expected the id of an earlier token, got " + p->dump());
+          parent = *index;
+        }
+        const auto* revoked = json_find(t, "revoked");
+        if (revoked && !revoked->is_boolean()) json_fail("revoked", "expected true or false");
+        if (s.tokens.find(*hash)) json_fail("secretSha256", "the same hash appears twice");
+        const auto index = s.tokens.insert(*hash, state, parent);
+        s.tokens[index].revoked = revoked && revoked->get<bool>();
+        if (parent != no_token && s.tokens[parent].first_child == no_token)
+          s.tokens[parent].first_child = index;
+      } catch (const json_error& e) {
+        throw json_error(where + "." + e.what());
+      }
+    }
+  } catch (const json_error& e) {
+    throw state_file_error(e.what());
+  }
+  return s;
+}
+
+// The file's contents, or nullopt when it does not exist; throws state_file_error otherwise.
+inline std::optional<std::string> read_state_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return std::nullopt;
+    throw state_file_error("cannot read: " + std::error_code(errno, std::generic_category()).message());
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Replaces `path` atomically with `contents` (mode 0600); throws state_file_error.
+inline void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+  auto fail = [&](const std::string& step) {
+    throw state_file_error("cannot " + step + ": " +
+                           std::error_code(errno, std::generic_category()).message());
+  };
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::string temp = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  const int fd = mkstemp(temp.data());  // created with mode 0600
+  if (fd < 0) fail("create a temporary file in " + dir.string());
+  std::size_t written = 0;
+  while (written < contents.size()) {
+    const auto n = write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int saved = errno;
+      close(fd);
+      unlink(temp.c_str());
+      errno = saved;
+      fail("write " + temp);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    const int saved = errno;
+    unlink(temp.c_str());
+    errno = saved;
+    fail("flush " + temp);
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    unlink(temp.c_str());
+    errno = saved;
+    fail("rename " + temp + " to " + path.string());
+  }
+  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+}
+
+}  // namespace detail
+}  // namespace rotary

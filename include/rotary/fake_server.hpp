@@ -1,0 +1,1035 @@
+// rotary/fake_server.hpp: the /rotatetoken endpoint without the real service, for tests.
+//
+// A faithful stand-in for `POST /api/index/v1/rotatetoken` and the admin console, on a clock the
+// test owns, with faults it injects. Two lines in a test:
+//
+//     rotary::manual_clock clock{rotary::parse_time("2027-01-01T00:00:00Z").value()};
+//     rotary::fake_server server{{.clock = clock}};
+//     const std::string url = server.start();       // "http://127.0.0.1:41237" (port 0: any free one)
+//
+//     auto token = server.create_token(std::chrono::minutes{3600}, clock.now() +
+//     std::chrono::days{365}).value();
+//     // POST url + "/api/index/v1/rotatetoken" with "Authorization: Bearer " + token.raw_secret
+//     // -> 200 {"rawSecret": "...", "createdAt": 1798761600, "rotationPeriodMinutes": 3600}
+//     clock.advance(std::chrono::minutes{10});       // the parent dies: 10 minutes of buffer
+//
+// Every answer about validity and rotation comes from `standard_policy` (policy.hpp) with the
+// configured buffer; the server holds no rule of its own. Time for every decision is the
+// clock's `now()`. What the admin API offers over HTTP (`/admin/v1/...`) is here in C++ too, so
+// a test needs no HTTP for setup: create_token, revoke, advance_clock, set_faults, events.
+// All member functions are thread-safe. The endpoints, status codes, error codes, faults and
+// the state file are documented in docs/fake-server.md.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <rotary/clock.hpp>
+#include <rotary/detail/json_rules.hpp>
+#include <rotary/detail/json_wire.hpp>
+#include <rotary/detail/server_crypto.hpp>
+#include <rotary/detail/server_faults.hpp>
+#include <rotary/detail/server_net.hpp>
+#include <rotary/detail/server_state.hpp>
+#include <rotary/detail/server_table.hpp>
+#include <rotary/outcome.hpp>
+#include <rotary/policy.hpp>
+#include <rotary/time.hpp>
+#include <rotary/wire.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace rotary {
+
+// The clock a fake server decides with, and whether it may move it (admin API, advance_clock).
+// Converts from a manual_clock or warp_clock (movable; the caller keeps it alive), a
+// real_clock or any clock_ref (read-only). Default: a warp_clock of the server's own, started
+// at the real time, running at real speed.
+class server_clock {
+ public:
+  server_clock() : server_clock(warped(real_clock{}.now(), 1.0)) {}
+  server_clock(manual_clock& c) noexcept : ref_(c), manual_(&c) {}  // NOLINT: implicit on purpose
+  server_clock(warp_clock& c) noexcept : ref_(c), warp_(&c) {}      // NOLINT
+  server_clock(real_clock& c) noexcept : ref_(c) {}                 // NOLINT
+  server_clock(clock_ref c) noexcept : ref_(c) {}                   // NOLINT
+  // A warp clock owned by the server (what `rotary serve` uses): factor 0 freezes it.
+  static server_clock warped(sys_seconds start, double factor) {
+    auto owned = std::make_shared<warp_clock>(start, factor);
+    server_clock c(*owned);
+    c.owned_ = std::move(owned);
+    return c;
+  }
+
+  [[nodiscard]] sys_seconds now() const { return ref_.now(); }
+  [[nodiscard]] bool movable() const noexcept { return manual_ != nullptr || warp_ != nullptr; }
+  [[nodiscard]] bool warpable() const noexcept { return warp_ != nullptr; }
+  // 0 for a manual clock, 1 for a clock that is neither manual nor warp (real time).
+  [[nodiscard]] double warp() const { return warp_ ? warp_->factor() : manual_ ? 0.0 : 1.0; }
+  // These throw std::logic_error when the clock cannot do it, std::invalid_argument for a
+  // negative advance or a warp factor outside [0, 1e9].
+  void set(sys_seconds t);
+  void advance(seconds d);
+  void set_warp(double factor);
+
+ private:
+  clock_ref ref_;
+  manual_clock* manual_ = nullptr;
+  warp_clock* warp_ = nullptr;
+  std::shared_ptr<warp_clock> owned_;
+};
+
+struct fake_server_options {
+  std::string bind = "127.0.0.1";            // an IPv4 or IPv6 address ("::1", "0.0.0.0")
+  int port = 0;                              // 0: any free port (start() returns the URL with it)
+  server_clock clock{};                      // "now" for every decision
+  rerotation rerotate = rerotation::reject;  // what rotating an already rotated token does
+  seconds buffer = minutes{10};              // how long a rotated parent keeps working
+  minutes min_period{1440};                  // the shortest rotation period a new token may have
+  bool require_expiry = true;                // whether a new token must have an expiry
+  std::string admin_key{};                   // bearer key of /admin/v1/*; empty: a random one (admin_key())
+  std::vector<std::string> greenlist{};      // CIDR ranges allowed to call /api/index/v1/*; empty: all
+  std::filesystem::path state_file{};        // persist tokens and clock here; empty: memory only
+  bool restore_clock = true;         // on load, set a movable clock to the state file's instant and warp
+  std::filesystem::path tls_cert{};  // PEM certificate and key: serve https
+  std::filesystem::path tls_key{};
+  std::uint64_t seed = 0;                  // of the fault generator
+  std::size_t threads = 64;                // worker threads: one per concurrent keep-alive connection
+  std::size_t max_body_bytes = 16 * 1024;  // larger request bodies get 413
+  std::size_t max_events = 100'000;        // the audit log keeps the latest ones
+  // Called for every event (from server threads, after it is recorded; must not block long).
+  std::function<void(const wire::event&)> on_event{};
+};
+
+// Thrown for options the server cannot use and for a state file it refuses.
+class fake_server_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class fake_server {
+ public:
+  using options = fake_server_options;
+
+  // Checks the options (greenlist syntax, TLS pair, limits); throws fake_server_error.
+  explicit fake_server(options o = {});
+  ~fake_server();  // stops
+  fake_server(const fake_server&) = delete;
+  fake_server& operator=(const fake_server&) = delete;
+
+  // Loads the state file (if any), listens, and returns the base URL ("http://127.0.0.1:PORT",
+  // "https://[::1]:PORT"). Throws fake_server_error when the port cannot be bound, the TLS
+  // files are unusable, or the state file is corrupt or foreign (it is then left untouched).
+  std::string start();
+  // Stops listening, ends open connections and waits for the worker threads. Idempotent.
+  void stop();
+  [[nodiscard]] bool running() const noexcept { return running_.load(); }
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+  [[nodiscard]] int port() const noexcept { return port_; }
+  [[nodiscard]] const std::string& admin_key() const noexcept { return admin_key_; }
+  [[nodiscard]] const standard_policy& policy() const noexcept { return policy_; }
+
+  // --- what the admin API does, in C++ -----------------------------------------------------
+  // A token created now, as POST /admin/v1/tokens would; or why the limits refuse it.
+  [[nodiscard]] outcome<wire::created_token, creation_error> create_token(
+      std::optional<minutes> rotation_period, std::optional<sys_seconds> expires_at);
+  // Revokes a token (it answers 401 "token-revoked" from now on); false for an unknown id.
+  bool revoke(std::string_view id);
+  [[nodiscard]] std::vector<wire::token_view> tokens() const;
+  [[nodiscard]] std::optional<wire::token_view> token(std::string_view id) const;
+  [[nodiscard]] std::size_t token_count() const;
+  [[nodiscard]] wire::clock_view clock() const;
+  [[nodiscard]] sys_seconds now() const { return options_.clock.now(); }
+  // Move the clock; throw fake_server_error when it cannot move (a real clock; a manual clock
+  // cannot warp), std::invalid_argument for a negative advance or a bad factor.
+  void advance_clock(seconds d);
+  void set_clock(sys_seconds t);
+  void set_warp(double factor);
+  void set_faults(wire::fault_config faults);
+  [[nodiscard]] wire::fault_config faults() const { return faults_.config(); }
+  // The audit log, oldest first; only events with seq > after.
+  [[nodiscard]] std::vector<wire::event> events(std::uint64_t after = 0) const;
+
+ private:
+  struct http_error {
+    int status;
+    std::string code;
+    std::string message;
+  };
+  struct credentials {
+    std::string secret;
+  };
+
+  void serve(const httplib::Request& req, httplib::Response& res);
+  void serve_api(const httplib::Request& req, httplib::Response& res);
+  void serve_admin(const httplib::Request& req, httplib::Response& res);
+  void rotate(const httplib::Request& req, httplib::Response& res, const detail::fault_decision& faults);
+  void access(const httplib::Request& req, httplib::Response& res);
+  static void reply(httplib::Response& res, int status, const nlohmann::json& body);
+  static void reply_error(httplib::Response& res, const http_error& e);
+  void end_connection(const httplib::Request& req, bool reset) const;
+  static std::optional<std::string> bearer(const httplib::Request& req, bool allow_basic);
+  template <class T>
+  static T parse_body(const httplib::Request& req);
+
+  wire::token_view view_locked(std::uint32_t index, sys_seconds now,
+                               const std::vector<std::uint32_t>* children) const;
+  void record(wire::event e, sys_seconds at);
+  void save_locked();
+  void load_state();
+  std::string derive_child_secret(std::string_view parent_secret) const;
+  void sleep_for(std::chrono::milliseconds d);
+
+  options options_;
+  standard_policy policy_;
+  creation_limits limits_;
+  std::string admin_key_;
+  detail::digest admin_key_hash_{};
+  std::vector<detail::cidr> greenlist_;
+
+  mutable std::mutex table_mutex_;  // the tokens, the replay key and the state file
+  detail::token_table table_;
+  detail::digest replay_key_{};
+
+  detail::fault_injector faults_;
+
+  mutable std::mutex events_mutex_;
+  std::deque<wire::event> events_;
+  std::uint64_t next_seq_ = 1;
+
+  std::unique_ptr<httplib::Server> server_;
+  std::thread listener_;
+  std::atomic<bool> running_{false};
+  std::string url_;
+  int port_ = 0;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+inline void server_clock::set(sys_seconds t) {
+  if (manual_) return manual_->set(t);
+  if (warp_) return warp_->set(t);
+  throw std::logic_error("the server's clock cannot be moved (it is not a manual or warp clock)");
+}
+
+inline void server_clock::advance(seconds d) {
+  if (manual_) return manual_->advance(d);
+  if (warp_) return warp_->advance(d);
+  throw std::logic_error("the server's clock cannot be moved (it is not a manual or warp clock)");
+}
+
+inline void server_clock::set_warp(double factor) {
+  if (warp_) return warp_->set_factor(factor);
+  if (manual_ && factor == 0) return;
+  throw std::logic_error(manual_ ? "a manual clock cannot run: its warp is always 0"
+                                 : "the server's clock cannot be warped (it is not a warp clock)");
+}
+
+namespace detail {
+
+// Case-insensitive ASCII comparison of a header's scheme.
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// Exposes the listening socket, to raise cpp-httplib's listen backlog of 5.
+template <class Base>
+class tuned_server : public Base {
+ public:
+  using Base::Base;
+  [[nodiscard]] int listening_socket() const { return static_cast<int>(this->svr_sock_); }
+};
+
+inline std::string json_parse_message(const std::exception& e) {
+  std::string what = e.what();
+  if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+  return what;
+}
+
+}  // namespace detail
+
+inline fake_server::fake_server(options o)
+    : options_(std::move(o)),
+      policy_(fixed_period{}, buffer_period{options_.buffer}, hard_expiry{}),
+      limits_{options_.min_period, options_.require_expiry},
+      faults_(options_.seed) {
+  if (options_.buffer < seconds{0}) throw fake_server_error("buffer must not be negative");
+  if (options_.min_period < minutes{1}) throw fake_server_error("minimum period must be at least 1 minute");
+  if (options_.threads < 1 || options_.threads > 4096)
+    throw fake_server_error("threads must be between 1 and 4096");
+  if (options_.tls_cert.empty() != options_.tls_key.empty())
+    throw fake_server_error("TLS needs both a certificate and a key");
+  if (options_.port < 0 || options_.port > 65535) throw fake_server_error("port must be between 0 and 65535");
+  if (!detail::parse_ip(options_.bind))
+    throw fake_server_error("bind address \"" + options_.bind + "\" is not an IP address");
+  for (const auto& text : options_.greenlist) {
+    std::string error;
+    const auto range = detail::parse_cidr(text, error);
+    if (!range) throw fake_server_error("greenlist " + text + ": " + error);
+    greenlist_.push_back(*range);
+  }
+  admin_key_ = options_.admin_key.empty() ? detail::new_secret() : options_.admin_key;
+  admin_key_hash_ = detail::sha256(admin_key_);
+  detail::random_bytes(replay_key_.data(), replay_key_.size());
+}
+
+inline fake_server::~fake_server() { stop(); }
+
+inline std::string fake_server::start() {
+  if (running_) return url_;
+  {
+    std::lock_guard lock(table_mutex_);
+    load_state();
+  }
+  std::function<int()> listening_socket;
+  if (!options_.tls_cert.empty()) {
+    auto s = std::make_unique<detail::tuned_server<httplib::SSLServer>>(options_.tls_cert.c_str(),
+                                                                        options_.tls_key.c_str());
+    if (!s->is_valid())
+      throw fake_server_error("cannot use TLS certificate " + options_.tls_cert.string() + " with key " +
+                              options_.tls_key.string());
+    listening_socket = [p = s.get()] { return p->listening_socket(); };
+    server_ = std::move(s);
+  } else {
+    auto s = std::make_unique<detail::tuned_server<httplib::Server>>();
+    listening_socket = [p = s.get()] { return p->listening_socket(); };
+    server_ = std::move(s);
+  }
+  auto& svr = *server_;
+  const std::size_t threads = options_.threads;
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  svr.set_tcp_nodelay(true);
+  svr.set_keep_alive_max_count(1'000'000'000);
+  svr.set_payload_max_length(options_.max_body_bytes);
+  // cpp-httplib answers a POST without Content-Length with 400 after a read timeout, before any
+  // handler runs; a request without a body is therefore served here, before routing.
+  svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const bool may_have_body =
+        req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || req.method == "DELETE";
+    if (may_have_body) {
+      if (req.has_header("Transfer-Encoding")) return httplib::Server::HandlerResponse::Unhandled;
+      if (req.has_header("Content-Length")) {
+        const auto v = req.get_header_value("Content-Length");
+        std::uint64_t n = 0;
+        const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc{} || p != v.data() + v.size() || n != 0)
+          return httplib::Server::HandlerResponse::Unhandled;
+      }
+    }
+    serve(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  auto with_body = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); };
+  svr.Post(".*", with_body);
+  svr.Put(".*", with_body);
+  svr.Patch(".*", with_body);
+  svr.Delete(".*", with_body);
+  // Whatever cpp-httplib refuses itself (413, unparsable requests) still gets a JSON body.
+  svr.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                    httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    http_error e{res.status, "http-" + std::to_string(res.status),
+                 "HTTP status " + std::to_string(res.status)};
+    if (res.status == 400) e = {400, "bad-request", "the request could not be parsed"};
+    if (res.status == 404) e = {404, "not-found", "no such path: " + req.path};
+    if (res.status == 413)
+      e = {413, "body-too-large",
+           "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"};
+    if (res.status == 414) e = {414, "uri-too-long", "the request target is too long"};
+    reply_error(res, e);
+    record({.kind = "request", .method = req.method, .path = req.path, .status = e.status, .error = e.code},
+           now());
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  svr.set_exception_handler([this](const httplib::Request& req, httplib::Response& res,
+                                   std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    reply_error(res, {500, "internal-error", what});
+    record(
+        {.kind = "request", .method = req.method, .path = req.path, .status = 500, .error = "internal-error"},
+        now());
+  });
+
+  if (!svr.bind_to_port(options_.bind, options_.port)) {
+    server_.reset();
+    throw fake_server_error("cannot listen on " + options_.bind + " port " + std::to_string(options_.port));
+  }
+  const int fd = listening_socket();
+  ::listen(fd, SOMAXCONN);  // cpp-httplib listens with a backlog of 5: bursts of connections would be dropped
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = detail::sockaddr_ip(addr).value().second;
+  const bool v6 = options_.bind.find(':') != std::string::npos;
+  url_ = std::string(options_.tls_cert.empty() ? "http" : "https") + "://" +
+         (v6 ? "[" + options_.bind + "]" : options_.bind) + ":" + std::to_string(port_);
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = false;
+  }
+  running_ = true;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  listener_ = std::thread([&svr, done] {
+    svr.listen_after_bind();
+    done->store(true);
+  });
+  // cpp-httplib's stop() does nothing until the listening loop runs: wait for it.
+  while (!svr.is_running() && !done->load()) std::this_thread::sleep_for(std::chrono::microseconds{50});
+  return url_;
+}
+
+inline void fake_server::stop() {
+  if (!server_) return;
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  server_->stop();
+  const auto bound = detail::parse_ip(options_.bind);
+  const bool any = options_.bind == "0.0.0.0" || options_.bind == "::";
+  detail::end_connections_to(any ? std::nullopt : bound, port_);
+  if (listener_.joinable()) listener_.join();
+  server_.reset();
+  running_ = false;
+}
+
+// --- state ---------------------------------------------------------------------------------------
+
+inline void fake_server::load_state() {
+  if (options_.state_file.empty()) return;
+  const auto name = options_.state_file.string();
+  try {
+    const auto text = detail::read_state_file(options_.state_file);
+    if (text) {
+      auto snapshot = detail::state_from_text(*text);
+      table_ = std::move(snapshot.tokens);
+      replay_key_ = snapshot.replay_key;
+      if (options_.restore_clock && options_.clock.movable()) {
+        options_.clock.set(snapshot.now);
+        if (options_.clock.warpable()) options_.clock.set_warp(snapshot.warp);
+      }
+      return;
+    }
+    save_locked();  // a new file now: an unwritable path fails at start, not at the first rotation
+  } catch (const state_file_error& e) {
+    throw fake_server_error("state file " + name + ": " + e.what());
+  }
+}
+
+inline void fake_server::save_locked() {
+  if (options_.state_file.empty()) return;
+  detail::server_snapshot s;
+  s.now = now();
+  s.warp = options_.clock.warp();
+  s.replay_key = replay_key_;
+  // The snapshot writer reads the table; copying it would double the memory, so it is
+  // serialised in place.
+  std::swap(s.tokens, table_);
+  std::string text;
+  try {
+    text = detail::state_to_text(s);
+  } catch (...) {
+    std::swap(s.tokens, table_);
+    throw;
+  }
+  std::swap(s.tokens, table_);
+  detail::write_file_atomically(options_.state_file, text);
+}
+
+// --- direct access ---------------------------------------------------------------------------------
+
+inline outcome<wire::created_token, creation_error> fake_server::create_token(
+    std::optional<minutes> rotation_period, std::optional<sys_seconds> expires_at) {
+  const auto at = now();
+  auto state = rotary::create_token(at, rotation_period, expires_at, limits_);
+  if (!state) return state.error();
+  std::string secret = detail::new_secret();
+  const auto hash = detail::sha256(secret);
+  std::uint32_t index = 0;
+  {
+    std::lock_guard lock(table_mutex_);
+    index = table_.insert(hash, *state);
+    save_locked();
+  }
+  wire::created_token t{detail::token_table::id(index), std::move(secret), state->created_at,
+                        state->rotation_period, state->expires_at};
+  record({.kind = "token-created", .token_id = t.id}, at);
+  return t;
+}
+
+inline bool fake_server::revoke(std::string_view id) {
+  const auto at = now();
+  {
+    std::lock_guard lock(table_mutex_);
+    const auto index = table_.parse_id(id);
+    if (!index) return false;
+    table_[*index].revoked = true;
+    save_locked();
+  }
+  record({.kind = "token-revoked", .token_id = std::string(id)}, at);
+  return true;
+}
+
+inline wire::token_view fake_server::view_locked(std::uint32_t index, sys_seconds at,
+                                                 const std::vector<std::uint32_t>* children) const {
+  const auto& r = table_[index];
+  wire::token_view v;
+  v.id = detail::token_table::id(index);
+  if (r.parent != detail::no_token) v.parent_id = detail::token_table::id(r.parent);
+  if (children) {
+    for (auto c : *children) v.child_ids.push_back(detail::token_table::id(c));
+  } else {
+    for (std::uint32_t i = index + 1; i < table_.size(); ++i)
+      if (table_[i].parent == index) v.child_ids.push_back(detail::token_table::id(i));
+  }
+  v.state = r.state;
+  v.revoked = r.revoked;
+  const auto u = policy_.check(r.state, at);
+  v.usable_until = u.until;
+  if (r.revoked) {
+    v.status = "revoked";
+    v.ended_by = "revoked";
+  } else if (u.usable) {
+    v.status = r.state.rotated() ? "rotated" : "active";
+    v.usable = true;
+  } else {
+    v.ended_by = std::string(u.ended_by);
+    v.status = u.ended_by == not_yet_created       ? "pending"
+               : u.ended_by == buffer_period::name ? "retired"
+                                                   : "expired";
+  }
+  return v;
+}
+
+inline std::vector<wire::token_view> fake_server::tokens() const {
+  const auto at = now();
+  std::lock_guard lock(table_mutex_);
+  std::vector<std::vector<std::uint32_t>> children(table_.size());
+  for (std::uint32_t i = 0; i < table_.size(); ++i)
+    if (table_[i].parent != detail::no_token) children[table_[i].parent].push_back(i);
+  std::vector<wire::token_view> out;
+  out.reserve(table_.size());
+  for (std::uint32_t i = 0; i < table_.size(); ++i) out.push_back(view_locked(i, at, &children[i]));
+  return out;
+}
+
+inline std::optional<wire::token_view> fake_server::token(std::string_view id) const {
+  const auto at = now();
+  std::lock_guard lock(table_mutex_);
+  const auto index = table_.parse_id(id);
+  if (!index) return std::nullopt;
+  return view_locked(*index, at, nullptr);
+}
+
+inline std::size_t fake_server::token_count() const {
+  std::lock_guard lock(table_mutex_);
+  return table_.size();
+}
+
+inline wire::clock_view fake_server::clock() const { return {options_.clock.now(), options_.clock.warp()}; }
+
+inline void fake_server::advance_clock(seconds d) {
+  try {
+    options_.clock.advance(d);
+  } catch (const std::logic_error& e) {
+    if (dynamic_cast<const std::invalid_argument*>(&e)) throw;
+    throw fake_server_error(e.what());
+  }
+  {
+    std::lock_guard lock(table_mutex_);
+    save_locked();
+  }
+  record({.kind = "clock"}, now());
+}
+
+inline void fake_server::set_clock(sys_seconds t) {
+  try {
+    options_.clock.set(t);
+  } catch (const std::logic_error& e) {
+    throw fake_server_error(e.what());
+  }
+  {
+    std::lock_guard lock(table_mutex_);
+    save_locked();
+  }
+  record({.kind = "clock"}, now());
+}
+
+inline void fake_server::set_warp(double factor) {
+  try {
+    options_.clock.set_warp(factor);
+  } catch (const std::logic_error& e) {
+    if (dynamic_cast<const std::invalid_argument*>(&e)) throw;
+    throw fake_server_error(e.what());
+  }
+  {
+    std::lock_guard lock(table_mutex_);
+    save_locked();
+  }
+  record({.kind = "clock"}, now());
+}
+
+inline void fake_server::set_faults(wire::fault_config faults) {
+  faults_.configure(std::move(faults));
+  record({.kind = "faults"}, now());
+}
+
+inline std::vector<wire::event> fake_server::events(std::uint64_t after) const {
+  std::lock_guard lock(events_mutex_);
+  std::vector<wire::event> out;
+  for (const auto& e : events_)
+    if (e.seq > after) out.push_back(e);
+  return out;
+}
+
+inline void fake_server::record(wire::event e, sys_seconds at) {
+  e.at = at;
+  {
+    std::lock_guard lock(events_mutex_);
+    e.seq = next_seq_++;
+    events_.push_back(e);
+    while (events_.size() > options_.max_events) events_.pop_front();
+  }
+  if (options_.on_event) options_.on_event(e);
+}
+
+inline std::string fake_server::derive_child_secret(std::string_view parent_secret) const {
+  const auto mac = detail::hmac_sha256(replay_key_, parent_secret);
+  return detail::base64url(mac.data(), mac.size());
+}
+
+inline void fake_server::sleep_for(std::chrono::milliseconds d) {
+  std::unique_lock lock(stop_mutex_);
+  stop_cv_.wait_for(lock, d, [&] { return stopping_; });
+}
+
+// --- HTTP -----------------------------------------------------------------------------------------
+
+inline void fake_server::reply(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+inline void fake_server::reply_error(httplib::Response& res, const http_error& e) {
+  reply(res, e.status, wire::error_body{e.code, e.message});
+}
+
+inline void fake_server::end_connection(const httplib::Request& req, bool reset) const {
+  int fd = -1;
+  if (req.ssl != nullptr)
+    fd = SSL_get_fd(req.ssl);
+  else
+    fd = detail::find_connection(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
+  detail::end_connection(fd, reset);
+}
+
+// The credential of "Authorization: Bearer <x>" (or "Basic <x>" when allowed; the scheme is
+// case-insensitive); "" when the header is there but malformed; nullopt when it is missing.
+inline std::optional<std::string> fake_server::bearer(const httplib::Request& req, bool allow_basic) {
+  if (!req.has_header("Authorization")) return std::nullopt;
+  const std::string value = req.get_header_value("Authorization");
+  const auto space = value.find(' ');
+  if (space == std::string::npos) return std::string();
+  const std::string_view scheme(value.data(), space);
+  if (!detail::iequals(scheme, "Bearer") && !(allow_basic && detail::iequals(scheme, "Basic")))
+    return std::string();
+  std::string_view credential(value);
+  credential.remove_prefix(space);
+  while (!credential.empty() && (credential.front() == ' ' || credential.front() == '\t'))
+    credential.remove_prefix(1);
+  while (!credential.empty() && (credential.back() == ' ' || credential.back() == '\t'))
+    credential.remove_suffix(1);
+  for (char c : credential)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return std::string();
+  return std::string(credential);
+}
+
+template <class T>
+T fake_server::parse_body(const httplib::Request& req) {
+  nlohmann::json j = nlohmann::json::object();
+  const auto first = req.body.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos) {
+    try {
+      j = nlohmann::json::parse(req.body);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw http_error{400, "malformed-json", "request body is not JSON: " + detail::json_parse_message(e)};
+    }
+  }
+  try {
+    return j.get<T>();
+  } catch (const json_error& e) {
+    throw http_error{400, "invalid-request", e.what()};
+  }
+}
+
+inline void fake_server::serve(const httplib::Request& req, httplib::Response& res) {
+  if (req.body.size() > options_.max_body_bytes) {  // chunked bodies are not limited by cpp-httplib
+    reply_error(res,
+                {413, "body-too-large",
+                 "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"});
+    record(
+        {.kind = "request", .method = req.method, .path = req.path, .status = 413, .error = "body-too-large"},
+        now());
+    return;
+  }
+  const std::string_view path = req.path;
+  if (path.starts_with(wire::api_prefix)) return serve_api(req, res);
+  if (path.starts_with(wire::admin_prefix)) return serve_admin(req, res);
+  const http_error e{404, "not-found", "no such path: " + req.path};
+  reply_error(res, e);
+  record({.kind = "request", .method = req.method, .path = req.path, .status = 404, .error = e.code}, now());
+}
+
+inline void fake_server::serve_api(const httplib::Request& req, httplib::Response& res) {
+  const bool is_rotate = req.path == wire::rotate_path;
+  const std::string refused = is_rotate ? "rotation-refused" : "access-refused";
+  if (!greenlist_.empty()) {
+    const auto ip = detail::parse_ip(req.remote_addr);
+    const bool allowed = ip && std::any_of(greenlist_.begin(), greenlist_.end(),
+                                           [&](const detail::cidr& c) { return c.contains(*ip); });
+    if (!allowed) {
+      const http_error e{403, "address-not-allowed",
+                         "client address " + req.remote_addr + " is outside the greenlist"};
+      reply_error(res, e);
+      record({.kind = refused, .method = req.method, .path = req.path, .status = 403, .error = e.code},
+             now());
+      return;
+    }
+  }
+  const auto faults = faults_.draw(is_rotate);
+  if (faults.latency.count() > 0) sleep_for(faults.latency);
+  if (faults.action) {
+    const auto& f = *faults.action;
+    if (f.kind == wire::fault_kind::status) {
+      const bool limited = f.status == 429;
+      reply_error(res, {f.status, limited ? "rate-limited" : "injected-fault",
+                        limited ? "too many requests (injected fault)"
+                                : "injected fault: status " + std::to_string(f.status)});
+      if (f.retry_after || limited)
+        res.set_header("Retry-After", std::to_string(f.retry_after ? f.retry_after->count() : 1));
+      record({.kind = "fault",
+              .method = req.method,
+              .path = req.path,
+              .status = f.status,
+              .fault = faults.names()},
+             now());
+      return;
+    }
+    if (f.kind == wire::fault_kind::reset || f.kind == wire::fault_kind::empty) {
+      record({.kind = "fault", .method = req.method, .path = req.path, .status = 0, .fault = faults.names()},
+             now());
+      end_connection(req, f.kind == wire::fault_kind::reset);
+      reply(res, 500, nlohmann::json::object());  // never arrives
+      return;
+    }
+  }
+  if (is_rotate && req.method != "POST") {
+    reply_error(res,
+                {405, "method-not-allowed", req.method + " is not allowed on " + req.path + "; use POST"});
+    res.set_header("Allow", "POST");
+    record({.kind = refused,
+            .method = req.method,
+            .path = req.path,
+            .status = 405,
+            .error = "method-not-allowed"},
+           now());
+    return;
+  }
+  if (is_rotate)
+    rotate(req, res, faults);
+  else
+    access(req, res);
+  if (faults.action && faults.action->kind == wire::fault_kind::malformed && res.status == 200)
+    res.body.resize(res.body.size() / 2);
+}
+
+namespace detail {
+inline const char* unusable_message(std::string_view ended_by) {
+  if (ended_by == fixed_period::name) return "the token is unusable: its rotation period ran out";
+  if (ended_by == buffer_period::name)
+    return "the token is unusable: it was rotated and its buffer period is over";
+  if (ended_by == hard_expiry::name) return "the token is unusable: it reached its expiry";
+  if (ended_by == not_yet_created) return "the token is unusable: it is not created yet";
+  return "the token is unusable";
+}
+}  // namespace detail
+
+inline void fake_server::access(const httplib::Request& req, httplib::Response& res) {
+  const auto credential = bearer(req, true);
+  const auto at = now();
+  auto refuse = [&](int status, std::string code, std::string message, std::string token_id = {}) {
+    reply_error(res, {status, code, std::move(message)});
+    if (status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"rotary\"");
+    record({.kind = "access-refused",
+            .method = req.method,
+            .path = req.path,
+            .status = status,
+            .token_id = std::move(token_id),
+            .error = std::move(code)},
+           at);
+  };
+  if (!credential)
+    return refuse(401, "missing-credentials", "no Authorization header: send Authorization: Bearer <token>");
+  if (credential->empty())
+    return refuse(401, "malformed-credentials",
+                  "the Authorization header must be \"Bearer <token>\" or \"Basic <token>\"");
+  const auto hash = detail::sha256(*credential);
+  std::unique_lock lock(table_mutex_);
+  const auto index = table_.find(hash);
+  if (!index) {
+    lock.unlock();
+    return refuse(401, "unknown-token", "no such token");
+  }
+  const auto& r = table_[*index];
+  const auto id = detail::token_table::id(*index);
+  if (r.revoked) {
+    lock.unlock();
+    return refuse(401, "token-revoked", "the token was revoked", id);
+  }
+  const auto u = policy_.check(r.state, at);
+  lock.unlock();
+  if (!u.usable) return refuse(401, "token-unusable", detail::unusable_message(u.ended_by), id);
+  reply(res, 200, nlohmann::json::object());
+  record({.kind = "access", .method = req.method, .path = req.path, .status = 200, .token_id = id}, at);
+}
+
+inline void fake_server::rotate(const httplib::Request& req, httplib::Response& res,
+                                const detail::fault_decision& faults) {
+  const auto credential = bearer(req, true);
+  const bool drop = faults.action && faults.action->kind == wire::fault_kind::commit_drop;
+  const std::string fault_names = faults.names();
+  const auto at = now();
+  auto refuse = [&](int status, std::string code, std::string message, std::string token_id = {}) {
+    reply_error(res, {status, code, std::move(message)});
+    if (status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"rotary\"");
+    record({.kind = "rotation-refused",
+            .method = req.method,
+            .path = req.path,
+            .status = status,
+            .token_id = std::move(token_id),
+            .error = std::move(code),
+            .fault = fault_names},
+           at);
+  };
+  if (!credential)
+    return refuse(401, "missing-credentials", "no Authorization header: send Authorization: Bearer <token>");
+  if (credential->empty())
+    return refuse(401, "malformed-credentials",
+                  "the Authorization header must be \"Bearer <token>\" or \"Basic <token>\"");
+  const auto hash = detail::sha256(*credential);
+  // The child's secret is made before taking the lock; wasted if the rotation is refused.
+  const bool derived = options_.rerotate == rerotation::idempotent;
+  std::string secret = derived ? derive_child_secret(*credential) : detail::new_secret();
+  const auto child_hash = detail::sha256(secret);
+
+  std::unique_lock lock(table_mutex_);
+  const auto index = table_.find(hash);
+  if (!index) {
+    lock.unlock();
+    return refuse(401, "unknown-token", "no such token");
+  }
+  const auto id = detail::token_table::id(*index);
+  if (table_[*index].revoked) {
+    lock.unlock();
+    return refuse(401, "token-revoked", "the token was revoked", id);
+  }
+  const auto result = policy_.rotate(table_[*index].state, at, options_.rerotate);
+  if (!result) {
+    lock.unlock();
+    const auto& refusal = result.error();
+    switch (refusal.reason) {
+      case refusal::not_rotatable:
+        return refuse(400, std::string(refusal.code()),
+                      "the token has no rotation period: it cannot be rotated", id);
+      case refusal::already_rotated:
+        return refuse(401, std::string(refusal.code()),
+                      "the token was already rotated: only the current token can be rotated", id);
+      case refusal::not_usable:
+        break;
+    }
+    return refuse(401, std::string(refusal.code()), detail::unusable_message(refusal.ended_by), id);
+  }
+  std::uint32_t child = 0;
+  if (result->replayed) {
+    child = table_[*index].first_child;
+    if (child == detail::no_token || !detail::constant_time_equal(table_[child].hash, child_hash)) {
+      lock.unlock();
+      return refuse(401, "already-rotated",
+                    "the token was already rotated, and not in idempotent mode: its child cannot be replayed",
+                    id);
+    }
+  } else {
+    child = table_.insert(child_hash, result->child, *index);
+    table_[*index].state = result->parent;
+    if (table_[*index].first_child == detail::no_token) table_[*index].first_child = child;
+    save_locked();
+  }
+  const auto child_state = table_[child].state;
+  const auto child_id = detail::token_table::id(child);
+  record({.kind = "rotation",
+          .method = req.method,
+          .path = req.path,
+          .status = drop ? 0 : 200,
+          .token_id = id,
+          .child_id = child_id,
+          .fault = fault_names},
+         at);
+  lock.unlock();
+  if (drop) {
+    end_connection(req, false);
+    reply(res, 500, nlohmann::json::object());  // never arrives
+    return;
+  }
+  reply(res, 200,
+        wire::rotate_response{std::move(secret), child_state.created_at, *child_state.rotation_period});
+}
+
+inline void fake_server::serve_admin(const httplib::Request& req, httplib::Response& res) {
+  const auto at = now();
+  try {
+    const auto key = bearer(req, false);
+    if (!key || key->empty() || !detail::constant_time_equal(detail::sha256(*key), admin_key_hash_)) {
+      res.set_header("WWW-Authenticate", "Bearer realm=\"rotary-admin\"");
+      throw http_error{401, "admin-unauthorized",
+                       !key ? "no Authorization header: send Authorization: Bearer <admin key>"
+                            : "the admin key is wrong or the header is not \"Bearer <admin key>\""};
+    }
+    std::string_view path = req.path;
+    const std::string& m = req.method;
+    auto wrong_method = [&](const char* allow) {
+      res.set_header("Allow", allow);
+      return http_error{405, "method-not-allowed",
+                        m + " is not allowed on " + req.path + "; use " + std::string(allow)};
+    };
+    std::string kind = "admin";
+    std::string token_id;
+    if (path == wire::admin_tokens_path) {
+      if (m == "GET") {
+        reply(res, 200, {{"tokens", tokens()}});
+      } else if (m == "POST") {
+        const auto body = parse_body<wire::create_token_request>(req);
+        auto created = create_token(body.rotation_period, body.expires_at);
+        if (!created) {
+          const auto code = std::string(created.error().code());
+          std::string message = code;
+          switch (created.error().reason) {
+            case creation_error::period_not_positive:
+              message = "rotationPeriodMinutes must be positive";
+              break;
+            case creation_error::period_below_minimum:
+              message =
+                  "rotationPeriodMinutes must be at least " + std::to_string(limits_.min_period.count());
+              break;
+            case creation_error::expiry_required:
+              message = "expiresAt is required";
+              break;
+            case creation_error::expiry_not_after_creation:
+              message = "expiresAt must be after the clock's now";
+              break;
+          }
+          throw http_error{400, code, message};
+        }
+        reply(res, 201, *created);
+        return;  // create_token recorded the event
+      } else {
+        throw wrong_method("GET, POST");
+      }
+    } else if (path.starts_with(wire::admin_tokens_path) && path[wire::admin_tokens_path.size()] == '/') {
+      const auto id = std::string(path.substr(wire::admin_tokens_path.size() + 1));
+      if (m != "GET" && m != "DELETE") throw wrong_method("GET, DELETE");
+      if (m == "DELETE" && !revoke(id))
+        throw http_error{404, "unknown-token-id", "no token with id \"" + id + "\""};
+      const auto view = token(id);
+      if (!view) throw http_error{404, "unknown-token-id", "no token with id \"" + id + "\""};
+      reply(res, 200, *view);
+      if (m == "DELETE") return;  // revoke recorded the event
+      token_id = id;
+    } else if (path == wire::admin_clock_path) {
+      if (m == "POST") {
+        const auto body = parse_body<wire::clock_request>(req);
+        try {
+          if (body.warp && !options_.clock.warpable() && !(*body.warp == 0 && options_.clock.movable()))
+            throw http_error{409, "clock-not-warpable",
+                             "the server's clock is not a warp clock: it cannot run at a factor"};
+          if (!options_.clock.movable())
+            throw http_error{409, "clock-not-movable",
+                             "the server's clock is the system clock: it cannot be moved"};
+          if (body.set) options_.clock.set(*body.set);
+          if (body.advance) options_.clock.advance(*body.advance);
+          if (body.warp) options_.clock.set_warp(*body.warp);
+        } catch (const std::logic_error& e) {
+          throw http_error{409, "clock-not-movable", e.what()};
+        }
+        {
+          std::lock_guard lock(table_mutex_);
+          save_locked();
+        }
+        kind = "clock";
+      } else if (m != "GET") {
+        throw wrong_method("GET, POST");
+      }
+      reply(res, 200, clock());
+    } else if (path == wire::admin_faults_path) {
+      if (m == "PUT") {
+        faults_.configure(parse_body<wire::fault_config>(req));
+        kind = "faults";
+      } else if (m != "GET") {
+        throw wrong_method("GET, PUT");
+      }
+      reply(res, 200, faults());
+    } else if (path == wire::admin_events_path) {
+      if (m != "GET") throw wrong_method("GET");
+      std::uint64_t after = 0;
+      if (req.has_param("after")) {
+        const auto v = req.get_param_value("after");
+        const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), after);
+        if (v.empty() || ec != std::errc{} || p != v.data() + v.size())
+          throw http_error{400, "invalid-request",
+                           "after: expected an event sequence number, got \"" + v + "\""};
+      }
+      reply(res, 200, {{"events", events(after)}});
+    } else {
+      throw http_error{404, "not-found", "no such path: " + req.path};
+    }
+    record({.kind = kind, .method = m, .path = req.path, .status = res.status, .token_id = token_id}, now());
+  } catch (const http_error& e) {
+    reply_error(res, e);
+    record({.kind = e.status == 401 ? "admin-refused" : "admin",
+            .method = req.method,
+            .path = req.path,
+            .status = e.status,
+            .error = e.code},
+           at);
+  }
+}
+
+}  // namespace rotary
