@@ -1,0 +1,319 @@
+#define BOOST_TEST_MODULE client
+#include <boost/test/unit_test.hpp>
+#include <rotary/client.hpp>
+#include <rotary/fake_server.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "print.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using rotary::rotate_error;
+using rotary::wire::fault;
+using rotary::wire::fault_kind;
+
+namespace {
+
+const rotary::sys_seconds t0 = rotary::parse_time("2027-01-01T00:00:00Z").value();
+
+// A fake server on a manual clock with one 3600-minute token.
+struct fixture {
+  rotary::manual_clock clock{t0};
+  rotary::fake_server server;
+  std::string url;
+  rotary::wire::created_token token;
+  explicit fixture(rotary::fake_server_options o = {}) : server(with_clock(std::move(o))) {
+    url = server.start();
+    token = server.create_token(std::chrono::minutes{3600}, t0 + std::chrono::days{365}).value();
+  }
+  rotary::fake_server_options with_clock(rotary::fake_server_options o) {
+    o.clock = clock;
+    return o;
+  }
+  void fail_next(fault f) { server.set_faults({{f}, 1}); }
+  std::size_t rotations() const {
+    std::size_t n = 0;
+    for (const auto& e : server.events())
+      if (e.kind == "rotation") ++n;
+    return n;
+  }
+};
+
+fault make_fault(fault_kind kind, int status = 503) {
+  fault f;
+  f.kind = kind;
+  f.status = status;
+  f.count = 1;
+  return f;
+}
+
+const rotary::client_options fast{.connect_timeout = 2s, .read_timeout = 2s};
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string templ = (fs::temp_directory_path() / "rotary-client-XXXXXX").string();
+    path = ::mkdtemp(templ.data());
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void sh(const std::string& command) {
+  const int rc = std::system((command + " >/dev/null 2>&1").c_str());
+  BOOST_REQUIRE_MESSAGE(rc == 0, "failed: " << command);
+}
+
+// A throwaway CA and a server certificate it signed for 127.0.0.1 and localhost.
+struct throwaway_ca {
+  temp_dir dir;
+  fs::path ca, cert, key;
+  explicit throwaway_ca(const std::string& name = "rotary test CA") {
+    const auto d = dir.path.string();
+    ca = dir.path / "ca.pem";
+    cert = dir.path / "server.pem";
+    key = dir.path / "server.key";
+    std::ofstream(dir.path / "ext.cnf") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+    sh("openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
+       "/ca.key -out " + ca.string() + " -days 2 -subj '/CN=" + name +
+       "' -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign");
+    sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + key.string() +
+       " -out " + d + "/server.csr -subj /CN=localhost");
+    sh("openssl x509 -req -in " + d + "/server.csr -CA " + ca.string() + " -CAkey " + d +
+       "/ca.key -CAcreateserial -out " + cert.string() + " -days 2 -extfile " + d + "/ext.cnf");
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_rotation_returns_the_child) {
+  fixture f;
+  f.clock.advance(std::chrono::hours{5});
+  const auto r = rotary::rotate(f.url, f.token.raw_secret, fast);
+  BOOST_REQUIRE(r.has_value());
+  BOOST_TEST(r->raw_secret != f.token.raw_secret);
+  BOOST_TEST(r->created_at == t0 + std::chrono::hours{5});
+  BOOST_TEST(r->rotation_period == std::chrono::minutes{3600});
+  BOOST_TEST(f.rotations() == 1u);
+  // The child rotates in turn; the full endpoint URL works as well as the base URL.
+  BOOST_TEST(rotary::rotate(f.url + "/api/index/v1/rotatetoken", r->raw_secret, fast).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(endpoints_parse_with_the_rotate_path_by_default) {
+  BOOST_TEST(rotary::parse_endpoint("https://a.example").value().url() ==
+             "https://a.example:443/api/index/v1/rotatetoken");
+  BOOST_TEST(rotary::parse_endpoint("http://127.0.0.1:8080/").value().url() ==
+             "http://127.0.0.1:8080/api/index/v1/rotatetoken");
+  BOOST_TEST(rotary::parse_endpoint("http://[::1]:9/custom/rotate").value().url() ==
+             "http://[::1]:9/custom/rotate");
+  BOOST_TEST(rotary::parse_endpoint("ftp://x").error().message ==
+             "endpoint ftp://x: expected http://HOST[:PORT][/PATH] or https://...");
+  BOOST_TEST(rotary::parse_endpoint("http://x:99999").error().message ==
+             "endpoint http://x:99999: the port must be a number from 1 to 65535");
+  BOOST_TEST(rotary::parse_endpoint("https://user:pw@x").error().message ==
+             "endpoint: credentials in the URL are not allowed (the token goes in the store)");
+  BOOST_TEST(!rotary::parse_endpoint("http://"));
+}
+
+BOOST_AUTO_TEST_CASE(refusals_are_typed_and_never_retried_blindly) {
+  fixture f;
+  const auto unknown = rotary::rotate(f.url, "no-such-token-secret", fast);
+  BOOST_TEST((unknown.error().kind == rotate_error::unauthorized));
+  BOOST_TEST(unknown.error().status == 401);
+  BOOST_TEST(unknown.error().code == "unknown-token");
+  BOOST_TEST(!unknown.error().transient());
+  BOOST_TEST(!unknown.error().may_have_committed);
+
+  BOOST_REQUIRE(rotary::rotate(f.url, f.token.raw_secret, fast).has_value());
+  const auto again = rotary::rotate(f.url, f.token.raw_secret, fast);
+  BOOST_TEST(again.error().code == "already-rotated");
+  BOOST_TEST(again.error().describe().find(f.token.raw_secret) == std::string::npos);
+  BOOST_TEST(again.error().describe().rfind("unauthorized 401 already-rotated: ", 0) == 0u);
+
+  const auto fixed = f.server.create_token(std::nullopt, t0 + std::chrono::days{30}).value();
+  const auto not_rotatable = rotary::rotate(f.url, fixed.raw_secret, fast);
+  BOOST_TEST((not_rotatable.error().kind == rotate_error::bad_request));
+  BOOST_TEST(not_rotatable.error().code == "not-rotatable");
+}
+
+BOOST_AUTO_TEST_CASE(a_host_outside_the_greenlist_is_forbidden) {
+  fixture f({.greenlist = {"10.0.0.0/8"}});
+  const auto r = rotary::rotate(f.url, f.token.raw_secret, fast);
+  BOOST_TEST((r.error().kind == rotate_error::forbidden));
+  BOOST_TEST(r.error().status == 403);
+  BOOST_TEST(!r.error().transient());
+}
+
+BOOST_AUTO_TEST_CASE(rate_limits_carry_retry_after) {
+  fixture f;
+  auto limit = make_fault(fault_kind::status, 429);
+  limit.retry_after = 7s;
+  f.fail_next(limit);
+  const auto r = rotary::rotate(f.url, f.token.raw_secret, fast);
+  BOOST_TEST((r.error().kind == rotate_error::rate_limited));
+  BOOST_TEST(r.error().retry_after == std::optional<rotary::seconds>{7s});
+  BOOST_TEST(r.error().transient());
+  BOOST_TEST(!r.error().may_have_committed);
+  BOOST_TEST(f.rotations() == 0u);
+  BOOST_TEST(rotary::rotate(f.url, f.token.raw_secret, fast).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(server_errors_are_transient) {
+  for (int status : {500, 502, 503}) {
+    fixture f;
+    f.fail_next(make_fault(fault_kind::status, status));
+    const auto r = rotary::rotate(f.url, f.token.raw_secret, fast);
+    BOOST_TEST((r.error().kind == rotate_error::server_error));
+    BOOST_TEST(r.error().status == status);
+    BOOST_TEST(r.error().transient());
+    BOOST_TEST(f.rotations() == 0u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_reset_or_closed_connection_may_have_committed) {
+  for (auto kind : {fault_kind::reset, fault_kind::empty, fault_kind::commit_drop}) {
+    fixture f;
+    f.fail_next(make_fault(kind));
+    const auto r = rotary::rotate(f.url, f.token.raw_secret, fast);
+    BOOST_TEST_CONTEXT(rotary::wire::to_string(kind)) {
+      BOOST_TEST((r.error().kind == rotate_error::transport));
+      BOOST_TEST(r.error().code == "connection-closed");
+      BOOST_TEST(r.error().may_have_committed);
+      BOOST_TEST(r.error().transient());
+      BOOST_TEST(f.rotations() == (kind == fault_kind::commit_drop ? 1u : 0u));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_cut_off_body_is_malformed_and_never_quoted) {
+  fixture f;
+  f.fail_next(make_fault(fault_kind::malformed));
+  const auto r = rotary::rotate(f.url, f.token.raw_secret, fast);
+  BOOST_TEST((r.error().kind == rotate_error::malformed_response));
+  BOOST_TEST(r.error().may_have_committed);
+  BOOST_TEST(r.error().message.rfind("the response body is not valid JSON (", 0) == 0u);
+  BOOST_TEST(r.error().message.find("rawSecret") == std::string::npos);
+  BOOST_TEST(f.rotations() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_server_times_out_after_the_read_timeout) {
+  fixture f;
+  auto slow = make_fault(fault_kind::latency);
+  slow.latency = 1500ms;
+  f.fail_next(slow);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = rotary::rotate(f.url, f.token.raw_secret, {.connect_timeout = 1s, .read_timeout = 300ms});
+  const auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(r.error().code == "read-timeout");
+  BOOST_TEST(r.error().may_have_committed);
+  BOOST_TEST(took < 1400ms);
+}
+
+BOOST_AUTO_TEST_CASE(a_closed_port_is_refused_before_anything_is_sent) {
+  std::string url;
+  {
+    fixture f;
+    url = f.url;
+  }
+  const auto r = rotary::rotate(url, "some-secret", fast);
+  BOOST_TEST((r.error().kind == rotate_error::transport));
+  BOOST_TEST(r.error().code == "connect-failed");
+  BOOST_TEST(!r.error().may_have_committed);
+}
+
+BOOST_AUTO_TEST_CASE(a_secret_that_cannot_be_a_header_is_never_sent) {
+  const auto r = rotary::rotate("http://127.0.0.1:9", "two words", fast);
+  BOOST_TEST(r.error().code == "invalid-secret");
+  BOOST_TEST(r.error().message.find("two words") == std::string::npos);
+  BOOST_TEST(!rotary::rotate("http://127.0.0.1:9", "line\r\nX-Injected: 1", fast));
+}
+
+// A server that is not the fake one: createdAt in milliseconds, an error that echoes the secret.
+BOOST_AUTO_TEST_CASE(created_at_in_milliseconds_is_read_by_the_documented_rule) {
+  httplib::Server svr;
+  std::string body;
+  int status = 200;
+  svr.Post(".*", [&](const httplib::Request&, httplib::Response& res) {
+    res.status = status;
+    res.set_content(body, "application/json");
+  });
+  const int port = svr.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { svr.listen_after_bind(); });
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  body =
+      R"({"rawSecret": "new-secret", "createdAt": 1798761600123, "rotationPeriodMinutes": 3600, "extra": 1})";
+  BOOST_TEST(rotary::rotate(url, "old-secret", fast).value().created_at == t0);
+  body = R"({"rawSecret": "new-secret", "createdAt": 1798761600, "rotationPeriodMinutes": 3600})";
+  BOOST_TEST(rotary::rotate(url, "old-secret", fast).value().created_at == t0);
+  body = R"({"rawSecret": "new-secret", "createdAt": 1798761600.75, "rotationPeriodMinutes": 3600})";
+  BOOST_TEST(rotary::rotate(url, "old-secret", fast).value().created_at == t0);
+  body =
+      R"({"rawSecret": "new-secret", "createdAt": 16400000, "rotationPeriodMinutes": 3600})";  // the guide's
+                                                                                               // sample
+  BOOST_TEST(rotary::rotate(url, "old-secret", fast).value().created_at == rotary::from_unix(16400000));
+  body = R"({"rawSecret": "new-secret", "createdAt": "yesterday", "rotationPeriodMinutes": 3600})";
+  BOOST_TEST(rotary::rotate(url, "old-secret", fast).error().message ==
+             "createdAt: expected Unix seconds (a number)");
+  body = R"({"rawSecret": "new secret", "createdAt": 1, "rotationPeriodMinutes": 3600})";
+  BOOST_TEST((rotary::rotate(url, "old-secret", fast).error().kind == rotate_error::malformed_response));
+  body = R"({"rawSecret": "new-secret", "createdAt": 1})";
+  BOOST_TEST(rotary::rotate(url, "old-secret", fast).error().message ==
+             "rotationPeriodMinutes: missing or not an integer");
+  status = 401;
+  body = R"({"error": "bad-token", "message": "token old-secret-value is not valid"})";
+  const auto echoed = rotary::rotate(url, "old-secret-value", fast);
+  BOOST_TEST(echoed.error().message == "token <secret> is not valid");
+  status = 404;
+  body = "<html>not found</html>";
+  const auto missing = rotary::rotate(url, "old-secret", fast);
+  BOOST_TEST((missing.error().kind == rotate_error::bad_request));
+  BOOST_TEST(missing.error().code == "http-404");
+  svr.stop();
+  t.join();
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_reads_seconds_and_http_dates) {
+  using rotary::detail::parse_retry_after;
+  BOOST_TEST(parse_retry_after("120", "") == std::optional<rotary::seconds>{120s});
+  BOOST_TEST(parse_retry_after("99999999999", "") == std::optional<rotary::seconds>{86400s});
+  BOOST_TEST(parse_retry_after("Fri, 01 Jan 2027 00:02:00 GMT", "Fri, 01 Jan 2027 00:00:00 GMT") ==
+             std::optional<rotary::seconds>{120s});
+  BOOST_TEST(!parse_retry_after("Fri, 01 Jan 2027 00:02:00 GMT", "").has_value());
+  BOOST_TEST(!parse_retry_after("soon", "").has_value());
+  BOOST_TEST(!parse_retry_after("-5", "").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(https_with_a_throwaway_ca) {
+  throwaway_ca ca;
+  fixture f({.tls_cert = ca.cert, .tls_key = ca.key});
+  BOOST_TEST(f.url.rfind("https://127.0.0.1:", 0) == 0u);
+  auto options = fast;
+  options.ca_file = ca.ca;
+  const auto r = rotary::rotate(f.url, f.token.raw_secret, options);
+  BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
+  BOOST_TEST(r->rotation_period == std::chrono::minutes{3600});
+
+  // The system store does not know the throwaway CA; neither does another CA.
+  const auto untrusted = rotary::rotate(f.url, r->raw_secret, fast);
+  BOOST_TEST(untrusted.error().code == "tls-verify");
+  BOOST_TEST(!untrusted.error().may_have_committed);
+  throwaway_ca other("another CA");
+  options.ca_file = other.ca;
+  BOOST_TEST(rotary::rotate(f.url, r->raw_secret, options).error().code == "tls-verify");
+  BOOST_TEST(f.rotations() == 1u);
+
+  // Plain HTTP to a TLS port is not an answer.
+  auto plain = f.url;
+  plain.replace(0, 5, "http");
+  BOOST_TEST(!rotary::rotate(plain, r->raw_secret, fast));
+  options.ca_file = ca.dir.path / "missing.pem";
+  BOOST_TEST(rotary::rotate(f.url, r->raw_secret, options).error().code == "ca-file");
+}
