@@ -92,6 +92,7 @@ struct store_error {
     locked,               // another run holds the lock
     bad_key,              // the key text is not "rotary-key-v1:" + base64 of 32 bytes
     key_permissions,      // the key file is accessible to group or others
+    unsynced,             // save: the record is in place but the directory fsync failed
     io,                   // a system call failed (the message has strerror)
   };
   kind_type kind = io;
@@ -281,6 +282,8 @@ inline std::string_view store_error::code() const noexcept {
       return "bad-key";
     case key_permissions:
       return "key-permissions";
+    case unsynced:
+      return "unsynced";
     case io:
       break;
   }
@@ -634,7 +637,7 @@ inline outcome<std::uint64_t, store_error> token_store::write(store_contents con
   // The new record is in place; a failed directory fsync only risks durability across a power
   // loss, so it is reported but the save counts.
   if (const int err = detail::fsync_directory(dir.string()); err != 0)
-    return error(store_error::io,
+    return error(store_error::unsynced,
                  "saved, but cannot fsync the directory " + dir.string() + ": " + detail::errno_text(err));
   step(save_step::directory_synced);
   return contents.generation;
