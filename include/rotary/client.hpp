@@ -75,8 +75,8 @@ struct rotate_error {
   // "unauthorized", "bad-request", "forbidden", "rate-limited", "server-error", "transport",
   // "malformed-response".
   [[nodiscard]] std::string_view kind_name() const noexcept;
-  // Worth retrying: rate_limited, server_error, transport (but bad-url and ca-file),
-  // malformed_response.
+  // Worth retrying: rate_limited, server_error, transport (but bad-url, ca-file and
+  // tls-verify: an untrusted certificate does not fix itself in a minute), malformed_response.
   [[nodiscard]] bool transient() const noexcept;
   // One line: "server-error 503 service-unavailable: the service is down".
   [[nodiscard]] std::string describe() const;
@@ -145,7 +145,7 @@ inline bool rotate_error::transient() const noexcept {
     case malformed_response:
       return true;
     case transport:
-      return code != "bad-url" && code != "ca-file";
+      return code != "bad-url" && code != "ca-file" && code != "tls-verify";
     default:
       return false;
   }

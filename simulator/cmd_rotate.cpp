@@ -1,0 +1,191 @@
+// rotary rotate: one run of the rotation job (rotator.hpp) for cron; with --init, a new store
+// from a token read on stdin. See docs/rotation-job.md.
+#include <unistd.h>
+
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <rotary/clock.hpp>
+#include <rotary/json.hpp>
+#include <rotary/rotator.hpp>
+#include <rotary/store.hpp>
+
+#include "command.hpp"
+
+namespace {
+
+using namespace rotary;
+
+struct options {
+  std::string endpoint, store, key_file, key_env, strategy = "always", timeout = "30s", retry_delay = "30s",
+                                                  lock_wait = "10s", ca_file, period, expires, created;
+  int retries = 3;
+  bool plaintext = false, init = false, json = false;
+};
+
+token_store open_store(const options& o) {
+  const int given = (!o.key_file.empty()) + (!o.key_env.empty()) + (o.plaintext ? 1 : 0);
+  if (o.store.empty()) throw cli::usage_error{"--store FILE is required"};
+  if (given != 1) throw cli::usage_error{"give exactly one of --key-file FILE, --key-env VAR or --plaintext"};
+  if (o.plaintext) return token_store{o.store, plaintext};
+  auto key = o.key_file.empty() ? store_key::from_env(o.key_env) : store_key::from_file(o.key_file);
+  if (!key) throw cli::usage_error{key.error().message};
+  return token_store{o.store, *key};
+}
+
+job_strategy strategy_flag(const std::string& text) {
+  if (text == "always") return {};
+  constexpr std::string_view prefix = "when-due:";
+  if (text.rfind(prefix, 0) != 0)
+    throw cli::usage_error{"--strategy " + text + ": expected always or when-due:DUR (e.g. when-due:24h)"};
+  return {job_strategy::when_due, cli::duration_flag("--strategy", text.substr(prefix.size()))};
+}
+
+// The secret, from stdin: one line of printable characters without spaces.
+std::string read_secret() {
+  std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  if (text.ends_with("\r\n"))
+    text.resize(text.size() - 2);
+  else if (text.ends_with('\n'))
+    text.pop_back();
+  if (text.empty()) throw cli::usage_error{"--init reads the token from stdin, and stdin is empty"};
+  if (!is_valid_secret(text))
+    throw cli::usage_error{
+        "--init: stdin must hold the token alone on one line (printable characters, no spaces, at most "
+        "8192)"};
+  return text;
+}
+
+int init(const options& o) {
+  const auto store = open_store(o);
+  const auto now = real_clock{}.now();
+  store_contents c;
+  c.current.state.created_at = o.created.empty() ? now : cli::time_flag("--created", o.created);
+  if (!o.period.empty()) {
+    const auto p = cli::duration_flag("--period", o.period, bare_number::in_minutes);
+    if (p <= seconds{0} || p % minutes{1} != seconds{0})
+      throw cli::usage_error{"--period " + o.period + ": must be a positive whole number of minutes"};
+    c.current.state.rotation_period = std::chrono::duration_cast<minutes>(p);
+  }
+  c.current.state.expires_at = cli::optional_time_flag("--expires", o.expires);
+  if (c.current.state.expires_at && *c.current.state.expires_at <= c.current.state.created_at)
+    throw cli::usage_error{"--expires " + o.expires + ": not after the token's creation"};
+  if (!o.endpoint.empty()) {
+    if (const auto e = parse_endpoint(o.endpoint); !e) throw cli::usage_error{e.error().message};
+    c.endpoint = o.endpoint;
+  }
+  c.unverified = o.created.empty() || o.period.empty();
+  c.current.secret = read_secret();
+
+  const standard_policy policy{};
+  auto fail = [&](const store_error& e) {
+    if (o.json)
+      std::cout << nlohmann::json{{"status", "not-initialized"},
+                                  {"exitCode", 1},
+                                  {"error", e.code()},
+                                  {"message", e.message}}
+                       .dump()
+                << "\n";
+    else
+      std::cout << format_time(now) << " not-initialized: " << e.message << "\n";
+    return 1;
+  };
+  auto lock = store.lock(
+      std::chrono::duration_cast<std::chrono::milliseconds>(cli::duration_flag("--lock-wait", o.lock_wait)));
+  if (!lock) return fail(lock.error());
+  const auto created = store.create(*lock, c);
+  if (!created) return fail(created.error());
+  const auto until = policy.usable_until(c.current.state);
+  const std::string protection = store.encrypted()
+                                     ? "encrypted (AES-256-GCM)"
+                                     : "in PLAIN TEXT (--plaintext): anyone who can read it has the token";
+  std::string line = format_time(now) + " initialized: " + store.file().string() + " " + protection;
+  if (c.unverified)
+    line +=
+        "; without --created and --period the first run rotates to learn the token's facts from the server";
+  else
+    line += "; the token is usable until " + (until ? format_time(*until) : std::string("no end"));
+  if (o.json) {
+    nlohmann::json j = {
+        {"status", "initialized"},
+        {"exitCode", 0},
+        {"store", store.file().string()},
+        {"encrypted", store.encrypted()},
+        {"token", c.current.state},
+        {"unverified", c.unverified},
+        {"usableUntil", until && !c.unverified ? nlohmann::json(format_time(*until)) : nlohmann::json()},
+        {"line", line}};
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << line << "\n";
+  }
+  return 0;
+}
+
+int rotate_once(const options& o) {
+  const auto store = open_store(o);
+  rotator_options r;
+  r.endpoint = o.endpoint;
+  if (!r.endpoint.empty())
+    if (const auto e = parse_endpoint(r.endpoint); !e) throw cli::usage_error{e.error().message};
+  r.strategy = strategy_flag(o.strategy);
+  if (o.retries < 0 || o.retries > 100)
+    throw cli::usage_error{"--retries " + std::to_string(o.retries) + ": 0 to 100"};
+  r.retries = o.retries;
+  r.retry_delay = cli::duration_flag("--retry-delay", o.retry_delay);
+  if (r.retry_delay < seconds{1}) throw cli::usage_error{"--retry-delay " + o.retry_delay + ": at least 1s"};
+  const auto timeout = cli::duration_flag("--timeout", o.timeout);
+  if (timeout < seconds{1}) throw cli::usage_error{"--timeout " + o.timeout + ": at least 1s"};
+  r.client.read_timeout = timeout;
+  r.client.connect_timeout = std::min<seconds>(timeout, seconds{10});
+  r.client.ca_file = o.ca_file;
+  r.client.user_agent = std::string("rotary/") + ROTARY_VERSION;
+  r.lock_wait = cli::duration_flag("--lock-wait", o.lock_wait);
+  real_clock clock;
+  const auto report = rotator(store, r, clock).run();
+  if (o.json)
+    std::cout << nlohmann::json(report).dump() << "\n";
+  else
+    std::cout << report.line() << "\n";
+  return report.exit_code();
+}
+
+}  // namespace
+
+ROTARY_COMMAND(
+    "rotate", "Rotate the token in a store once (for cron); --init creates the store", [](CLI::App& app) {
+      auto o = std::make_shared<options>();
+      app.add_option(
+          "--endpoint", o->endpoint,
+          "Rotate endpoint: base URL (https://host) or the full /api/index/v1/rotatetoken URL; default: the "
+          "one in the store");
+      app.add_option("--store", o->store, "The token store file (a FILE.lock beside it holds the run lock)");
+      app.add_option("--key-file", o->key_file, "File with the store key (rotary keygen), mode 0600 or 0400");
+      app.add_option("--key-env", o->key_env, "Environment variable holding the store key");
+      app.add_flag("--plaintext", o->plaintext, "Keep the store unencrypted (marked in its header)");
+      app.add_option("--strategy", o->strategy,
+                     "always, or when-due:DUR (rotate once the deadline is DUR away)")
+          ->capture_default_str();
+      app.add_option("--retries", o->retries, "Retries of transient failures (429, 5xx, network)")
+          ->capture_default_str();
+      app.add_option("--retry-delay", o->retry_delay, "First backoff, doubled after each failure")
+          ->capture_default_str();
+      app.add_option("--timeout", o->timeout, "Read timeout of a request (connect: at most 10s)")
+          ->capture_default_str();
+      app.add_option("--ca-file", o->ca_file, "PEM CA certificates to trust instead of the system store");
+      app.add_option("--lock-wait", o->lock_wait,
+                     "How long a second run waits for the lock, then exits 1 (busy)")
+          ->capture_default_str();
+      app.add_flag("--init", o->init, "Create the store from the token on stdin (never from a flag)");
+      app.add_option("--period", o->period, "--init: the token's rotation period in minutes");
+      app.add_option("--created", o->created, "--init: when the token was created (ISO-8601)");
+      app.add_option("--expires", o->expires, "--init: the token's hard expiry (ISO-8601)");
+      app.add_flag("--json", o->json, "Print one JSON document");
+      app.footer(
+          "Exit codes: 0 rotated or not due; 1 failed or busy, the token still works (the line says until "
+          "when);\n"
+          "3 the token is unusable, the chain is broken or the store unreadable: a person must act; 2 "
+          "usage.\n"
+          "--init: 0 created, 1 not created (store exists, locked), 2 usage.");
+      return [o]() -> int { return o->init ? init(*o) : rotate_once(*o); };
+    });

@@ -1,0 +1,344 @@
+#define BOOST_TEST_MODULE cli_rotate
+#include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+#include <rotary/fake_server.hpp>
+#include <rotary/store.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "cli.hpp"
+#include "print.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using rotary::test::run_rotary;
+using rotary::wire::fault;
+using rotary::wire::fault_kind;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string templ = (fs::temp_directory_path() / "rotary-cli-rotate-XXXXXX").string();
+    path = ::mkdtemp(templ.data());
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::vector<std::string> with(std::vector<std::string> args, std::initializer_list<std::string> more) {
+  args.insert(args.end(), more);
+  return args;
+}
+
+// The command runs on the real clock; the fake server's manual clock starts at the real now.
+struct fixture {
+  rotary::manual_clock clock{rotary::real_clock{}.now()};
+  rotary::fake_server server;
+  std::string url;
+  rotary::wire::created_token token;
+  temp_dir dir;
+  std::string store = (dir.path / "token.store").string();
+  std::string key_file = (dir.path / "key").string();
+
+  explicit fixture(rotary::fake_server_options o = {}) : server(with_clock(std::move(o))) {
+    url = server.start();
+    token = server.create_token(std::chrono::minutes{3600}, clock.now() + std::chrono::days{365}).value();
+    const auto k = run_rotary({"keygen", "--out", key_file});
+    BOOST_REQUIRE_MESSAGE(k.exit == 0, k.err);
+  }
+  rotary::fake_server_options with_clock(rotary::fake_server_options o) {
+    o.clock = clock;
+    return o;
+  }
+  [[nodiscard]] std::vector<std::string> rotate() const {
+    return {"rotate", "--store",       store, "--key-file", key_file, "--endpoint",
+            url,      "--retry-delay", "1s",  "--timeout",  "5s"};
+  }
+  rotary::test::run_result init(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args = {"rotate",     "--init",
+                                     "--store",    store,
+                                     "--key-file", key_file,
+                                     "--period",   "3600",
+                                     "--created",  rotary::format_time(token.created_at),
+                                     "--expires",  rotary::format_time(*token.expires_at)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_rotary(args, token.raw_secret + "\n");
+  }
+  [[nodiscard]] rotary::store_contents load() const {
+    return rotary::token_store(store, rotary::store_key::from_file(key_file).value()).load().value();
+  }
+  void fail_next(fault f, std::uint64_t n = 1) {
+    f.count = n;
+    server.set_faults({{f}, 1});
+  }
+  [[nodiscard]] bool works(const std::string& secret) const {
+    httplib::Client c(url);
+    auto res =
+        c.Post("/api/index/v1/ping", {{"Authorization", "Bearer " + secret}}, "{}", "application/json");
+    return res && res->status == 200;
+  }
+  // Nothing the command printed holds a secret.
+  void no_secret_in(const rotary::test::run_result& r) const {
+    BOOST_TEST(r.out.find(token.raw_secret) == std::string::npos);
+    BOOST_TEST(r.err.find(token.raw_secret) == std::string::npos);
+    const auto now = load().current.secret;
+    BOOST_TEST(r.out.find(now) == std::string::npos);
+    BOOST_TEST(r.err.find(now) == std::string::npos);
+  }
+};
+
+fault make_fault(fault_kind kind, int status = 503) {
+  fault f;
+  f.kind = kind;
+  f.status = status;
+  return f;
+}
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(keygen_prints_a_key_in_the_documented_format) {
+  const auto r = run_rotary({"keygen"});
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(r.out.rfind("rotary-key-v1:", 0) == 0u);
+  BOOST_TEST(r.out.size() == 59u);
+  BOOST_TEST(rotary::store_key::parse(r.out).has_value());
+  BOOST_TEST(run_rotary({"keygen"}).out != r.out);
+  const auto j = nlohmann::json::parse(run_rotary({"keygen", "--json"}).out);
+  BOOST_TEST(rotary::store_key::parse(j["key"].get<std::string>()).value().id_hex() == j["keyId"]);
+}
+
+BOOST_AUTO_TEST_CASE(keygen_out_writes_a_0600_file_and_never_overwrites) {
+  temp_dir dir;
+  const auto file = (dir.path / "key").string();
+  const auto r = run_rotary({"keygen", "--out", file});
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(r.out.find("rotary-key-v1:") == std::string::npos);
+  struct stat st {};
+  BOOST_REQUIRE(::stat(file.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  BOOST_TEST(rotary::store_key::from_file(file).has_value());
+  const auto again = run_rotary({"keygen", "--out", file});
+  BOOST_TEST(again.exit == 2);
+  BOOST_TEST(again.err == "rotary: error: --out " + file + ": exists; keygen never overwrites a key\n");
+}
+
+BOOST_AUTO_TEST_CASE(init_reads_the_token_from_stdin_into_an_encrypted_store) {
+  fixture f;
+  const auto r = f.init();
+  BOOST_TEST(r.exit == 0, r.err);
+  BOOST_TEST(one_line(r.out));
+  BOOST_TEST(r.out.find(" initialized: " + f.store +
+                        " encrypted (AES-256-GCM); the token is usable until ") != std::string::npos);
+  f.no_secret_in(r);
+  const auto c = f.load();
+  BOOST_TEST(c.current.secret == f.token.raw_secret);
+  BOOST_TEST(c.current.state.rotation_period == std::optional{std::chrono::minutes{3600}});
+  BOOST_TEST(!c.unverified);
+  // Never over an existing store.
+  const auto again = f.init();
+  BOOST_TEST(again.exit == 1);
+  BOOST_TEST(again.out.find("not-initialized: " + f.store + ": a store already exists") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(init_refuses_what_it_cannot_trust) {
+  fixture f;
+  auto base = std::vector<std::string>{"rotate", "--init", "--store", f.store};
+  auto r = run_rotary(with(base, {"--key-file", f.key_file}));
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.err == "rotary: error: --init reads the token from stdin, and stdin is empty\n");
+  r = run_rotary(with(base, {"--key-file", f.key_file}), "two words\n");
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.err.find("two words") == std::string::npos);
+  r = run_rotary(base, "secret\n");
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.err == "rotary: error: give exactly one of --key-file FILE, --key-env VAR or --plaintext\n");
+  r = run_rotary(with(base, {"--key-file", f.key_file, "--plaintext"}), "secret\n");
+  BOOST_TEST(r.exit == 2);
+  ::chmod(f.key_file.c_str(), 0644);
+  r = run_rotary(with(base, {"--key-file", f.key_file}), "secret\n");
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.err == "rotary: error: key file " + f.key_file +
+                          ": group or others can access it (mode 0644); run: chmod 600 " + f.key_file + "\n");
+  BOOST_TEST(!fs::exists(f.store));
+}
+
+BOOST_AUTO_TEST_CASE(a_rotation_prints_one_line_and_exits_0) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  const auto r = run_rotary(f.rotate());
+  BOOST_TEST(r.exit == 0, r.out << r.err);
+  BOOST_TEST(one_line(r.out));
+  BOOST_TEST(r.out.find(" rotated: new token created ") == 20u);
+  BOOST_TEST(r.err == "");
+  f.no_secret_in(r);
+  const auto c = f.load();
+  BOOST_TEST(c.current.secret != f.token.raw_secret);
+  BOOST_TEST(f.works(c.current.secret));
+  BOOST_TEST(c.previous->secret == f.token.raw_secret);
+  BOOST_TEST(c.endpoint == f.url);
+  // The endpoint is remembered.
+  auto no_endpoint = f.rotate();
+  no_endpoint.erase(no_endpoint.begin() + 5, no_endpoint.begin() + 7);
+  BOOST_TEST(run_rotary(no_endpoint).exit == 0);
+}
+
+BOOST_AUTO_TEST_CASE(json_output_is_one_document) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  const auto r = run_rotary(with(f.rotate(), {"--json", "--strategy", "when-due:24h"}));
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(one_line(r.out));
+  const auto j = nlohmann::json::parse(r.out);
+  BOOST_TEST(j["status"] == "not-due");
+  BOOST_TEST(j["exitCode"] == 0);
+  BOOST_TEST(j["attempts"] == 0);
+  BOOST_TEST(j["token"]["rotationPeriodMinutes"] == 3600);
+  BOOST_TEST(j["secondsLeft"].get<std::int64_t>() > 59 * 3600);
+  BOOST_TEST(j["error"].is_null());
+  f.no_secret_in(r);
+}
+
+BOOST_AUTO_TEST_CASE(a_transient_failure_is_retried_and_an_exhausted_one_exits_1) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  f.fail_next(make_fault(fault_kind::status, 503));
+  const auto ok = run_rotary(f.rotate());
+  BOOST_TEST(ok.exit == 0, ok.out);
+  BOOST_TEST(ok.out.find("(2 attempts)") != std::string::npos);
+  f.fail_next(make_fault(fault_kind::status, 503), 5);
+  const auto failed = run_rotary(with(f.rotate(), {"--retries", "0"}));
+  BOOST_TEST(failed.exit == 1);
+  BOOST_TEST(one_line(failed.out));
+  BOOST_TEST(failed.out.find(" failed: failed after 1 attempt (server-error 503 ") == 20u);
+  BOOST_TEST(failed.out.find("the token is usable until ") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_lost_response_under_reject_exits_3_with_what_to_do) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  f.fail_next(make_fault(fault_kind::commit_drop));
+  const auto r = run_rotary(f.rotate());
+  BOOST_TEST(r.exit == 3);
+  BOOST_TEST(one_line(r.out));
+  BOOST_TEST(r.out.find(" chain-broken: ") == 20u);
+  BOOST_TEST(
+      r.out.find(
+          "a person must create a new token in the admin console and run: rotary rotate --init --store " +
+          f.store) != std::string::npos);
+  f.no_secret_in(r);
+}
+
+BOOST_AUTO_TEST_CASE(an_unusable_token_or_store_exits_3) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  BOOST_REQUIRE(f.server.revoke(f.token.id));
+  const auto revoked = run_rotary(f.rotate());
+  BOOST_TEST(revoked.exit == 3);
+  BOOST_TEST(revoked.out.find(" unusable: the server refused the token (unauthorized 401 token-revoked") ==
+             20u);
+
+  const auto other_key = (f.dir.path / "other-key").string();
+  BOOST_REQUIRE(run_rotary({"keygen", "--out", other_key}).exit == 0);
+  auto args = f.rotate();
+  args[4] = other_key;
+  const auto wrong = run_rotary(args);
+  BOOST_TEST(wrong.exit == 3);
+  BOOST_TEST(wrong.out.find(" store-error: " + f.store + ": wrong key: ") == 20u);
+
+  std::ofstream(f.store, std::ios::trunc) << "";
+  const auto empty = run_rotary(f.rotate());
+  BOOST_TEST(empty.exit == 3);
+  BOOST_TEST(empty.out.find("the file is empty (0 bytes)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_run_exits_busy_while_the_first_holds_the_lock) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  const rotary::token_store s(f.store, rotary::store_key::from_file(f.key_file).value());
+  auto lock = s.lock().value();
+  const auto r = run_rotary(with(f.rotate(), {"--lock-wait", "0s"}));
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.out.find(" busy: " + f.store + ": another run holds the lock") == 20u);
+  BOOST_TEST(r.out.find("nothing done; the token is usable until ") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(key_env_and_plaintext_stores) {
+  fixture f;
+  const auto key = rotary::store_key::generate().text();
+  const std::vector<std::string> env = {"ROTARY_TEST_STORE_KEY=" + key};
+  auto r = run_rotary({"rotate", "--init", "--store", f.store, "--key-env", "ROTARY_TEST_STORE_KEY"},
+                      f.token.raw_secret + "\n", env);
+  BOOST_TEST(r.exit == 0, r.err);
+  BOOST_TEST(r.out.find("the first run rotates to learn the token's facts") != std::string::npos);
+  r = run_rotary({"rotate", "--store", f.store, "--key-env", "ROTARY_TEST_STORE_KEY", "--endpoint", f.url,
+                  "--strategy", "when-due:1h"},
+                 "", env);
+  BOOST_TEST(r.exit == 0, r.out);
+  BOOST_TEST(r.out.find(" rotated: ") == 20u);
+  // The encrypted store refuses --plaintext, and a plain-text store says what it is.
+  r = run_rotary({"rotate", "--store", f.store, "--plaintext", "--endpoint", f.url});
+  BOOST_TEST(r.exit == 3);
+  const auto plain = (f.dir.path / "plain.store").string();
+  const auto token =
+      f.server.create_token(std::chrono::minutes{3600}, f.clock.now() + std::chrono::days{30}).value();
+  r = run_rotary({"rotate", "--init", "--store", plain, "--plaintext"}, token.raw_secret + "\n");
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(r.out.find("in PLAIN TEXT (--plaintext)") != std::string::npos);
+  r = run_rotary({"rotate", "--store", plain, "--plaintext", "--endpoint", f.url});
+  BOOST_TEST(r.exit == 0, r.out);
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_2_on_one_line) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  auto r = run_rotary(with(f.rotate(), {"--strategy", "sometimes"}));
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.err ==
+             "rotary: error: --strategy sometimes: expected always or when-due:DUR (e.g. when-due:24h)\n");
+  r = run_rotary(with(f.rotate(), {"--retries", "-1"}));
+  BOOST_TEST(r.exit == 2);
+  r = run_rotary({"rotate", "--key-file", f.key_file});
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.err == "rotary: error: --store FILE is required\n");
+  r = run_rotary(with(f.rotate(), {"--endpoint", "ftp://x"}));
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.out == "");
+}
+
+BOOST_AUTO_TEST_CASE(https_with_ca_file) {
+  temp_dir ca;
+  const auto d = ca.path.string();
+  std::ofstream(ca.path / "ext.cnf") << "subjectAltName=IP:127.0.0.1\n";
+  const std::string q = " >/dev/null 2>&1";
+  BOOST_REQUIRE(
+      std::system(("openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
+                   "/ca.key -out " + d + "/ca.pem -days 2 -subj '/CN=rotary cli test CA'" + q)
+                      .c_str()) == 0);
+  BOOST_REQUIRE(std::system(("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
+                             d + "/server.key -out " + d + "/server.csr -subj /CN=localhost" + q)
+                                .c_str()) == 0);
+  BOOST_REQUIRE(
+      std::system(("openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.pem -CAkey " + d +
+                   "/ca.key -CAcreateserial -out " + d + "/server.pem -days 2 -extfile " + d + "/ext.cnf" + q)
+                      .c_str()) == 0);
+  fixture f({.tls_cert = ca.path / "server.pem", .tls_key = ca.path / "server.key"});
+  BOOST_REQUIRE(f.init().exit == 0);
+  const auto untrusted = run_rotary(with(f.rotate(), {"--retries", "0"}));
+  BOOST_TEST(untrusted.exit == 1);
+  BOOST_TEST(untrusted.out.find("tls-verify") != std::string::npos);
+  const auto r = run_rotary(with(f.rotate(), {"--ca-file", d + "/ca.pem"}));
+  BOOST_TEST(r.exit == 0, r.out);
+  BOOST_TEST(f.load().current.secret != f.token.raw_secret);
+}
