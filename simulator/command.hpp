@@ -45,8 +45,11 @@ struct registrar {
 
 #define ROTARY_COMMAND_CAT2(a, b) a##b
 #define ROTARY_COMMAND_CAT(a, b) ROTARY_COMMAND_CAT2(a, b)
-#define ROTARY_COMMAND(name, summary, setup) \
-  static const ::rotary::cli::registrar ROTARY_COMMAND_CAT(rotary_command_, __LINE__) { name, summary, setup }
+// The setup is variadic so that a lambda's capture list may hold commas.
+#define ROTARY_COMMAND(name, summary, ...)                                              \
+  static const ::rotary::cli::registrar ROTARY_COMMAND_CAT(rotary_command_, __LINE__) { \
+    name, summary, __VA_ARGS__                                                          \
+  }
 
 // Flag value helpers: parse or throw usage_error naming the flag.
 inline sys_seconds time_flag(const std::string& flag, const std::string& text) {

@@ -268,7 +268,7 @@ inline std::string render_svg(const simulation_plan& plan, const report& r) {
     return std::string(buf);
   };
   const double lanes_top = 40, lane_h = 14, fires_y = lanes_top + 2 * lane_h + 24, axis_y = fires_y + 40;
-  const double height = axis_y + 30;
+  const double height = axis_y + 52;
   std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" +
                     num(height) + "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
                     "\" font-family=\"sans-serif\" font-size=\"11\">\n";
@@ -303,7 +303,18 @@ inline std::string render_svg(const simulation_plan& plan, const report& r) {
            "\" width=\"" + num(x1 - x0) + "\" height=\"" + num(lane_h - 3) + "\" fill=\"" +
            (i % 2 ? "#6a9fd8" : "#3f7cc0") + "\"/>\n";
   }
-  // Runs: grey ticks; failed runs red, the rotation's instant blue.
+  // Each token's rotation deadline (created + period), when there are few enough to see.
+  if (plan.initial.rotation_period && bars.size() <= 120) {
+    std::string marks;
+    for (std::size_t i = 0; i < bars.size(); ++i) {
+      const sys_seconds deadline = bars[i].from + *plan.initial.rotation_period;
+      if (deadline > r.until) continue;
+      marks += "M" + num(x(deadline)) + " " + num(lanes_top + static_cast<double>(i % 2) * lane_h - 1) + "v" +
+               num(lane_h - 1);
+    }
+    if (!marks.empty()) svg += "<path d=\"" + marks + "\" stroke=\"#e08a00\" stroke-width=\"2\"/>\n";
+  }
+  // Runs: grey ticks; failed runs red.
   std::string ticks_ok, ticks_bad;
   for (const auto& e : r.events) {
     const std::string xs = num(x(e.at));
@@ -320,8 +331,10 @@ inline std::string render_svg(const simulation_plan& plan, const report& r) {
     const std::string xs = num(x(t));
     svg += "<line x1=\"" + xs + "\" y1=\"28\" x2=\"" + xs + "\" y2=\"" + num(axis_y) + "\" stroke=\"" +
            std::string(colour) + "\" stroke-width=\"2\" stroke-dasharray=\"4 3\"/>\n";
-    svg += "<text x=\"" + xs + "\" y=\"" + num(axis_y + 24) + "\" fill=\"" + std::string(colour) +
-           "\" text-anchor=\"middle\">" + std::string(label) + "</text>\n";
+    const double xv = x(t);
+    const char* anchor = xv > width - right - 80 ? "end" : xv < left + 80 ? "start" : "middle";
+    svg += "<text x=\"" + xs + "\" y=\"" + num(axis_y + 26) + "\" fill=\"" + std::string(colour) +
+           "\" text-anchor=\"" + anchor + "\">" + std::string(label) + "</text>\n";
   };
   if (r.hard_expiry && *r.hard_expiry <= r.until) vline(*r.hard_expiry, "#a0a", "hard expiry");
   if (r.first_lapse) vline(r.first_lapse->at, "#d33", "lapse " + format_time(r.first_lapse->at));
@@ -365,6 +378,10 @@ inline std::string render_svg(const simulation_plan& plan, const report& r) {
       tick(from_unix(t), step < 86'400 ? stamp.substr(5, 11) : stamp.substr(0, 10));
     }
   }
+  svg += "<text x=\"4\" y=\"" + num(height - 6) +
+         "\" fill=\"#555\">bars: each token from its creation to the second it stops working; orange: its "
+         "rotation "
+         "deadline; ticks: runs, red when a run failed</text>\n";
   svg += "</svg>\n";
   return svg;
 }

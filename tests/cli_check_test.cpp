@@ -1,0 +1,276 @@
+#define BOOST_TEST_MODULE cli_check
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cli.hpp"
+
+using nlohmann::json;
+using rotary::test::run_rotary;
+
+namespace {
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+std::string temp_path(const std::string& name) {
+  return "/tmp/rotary_cli_check_" + std::to_string(getpid()) + "_" + name;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(check)
+
+BOOST_AUTO_TEST_CASE(with_no_flags_it_checks_the_built_in_example_and_says_so) {
+  const auto r = run_rotary({"check"});
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(r.out.rfind("No schedule given: checking the built-in example (see rotary check --help).\n"
+                         "'17 3 * * *' in UTC against a 3600-minute token (buffer 10m)\n"
+                         "horizon     2027-01-01T00:00:00Z .. 2028-01-01T00:00:00Z (365d)\n"
+                         "verdict     HOLDS\n",
+                         0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_lapsing_schedule_exits_1_with_the_rule_and_instant) {
+  const auto r = run_rotary({"check", "--cron", "0 0 * * *", "--period", "1440", "--json"});
+  BOOST_TEST(r.exit == 1);
+  const auto j = json::parse(r.out);
+  BOOST_TEST(j["verdict"] == "lapses");
+  BOOST_TEST(j["firstLapse"]["at"] == "2027-01-02T00:00:00Z");
+  BOOST_TEST(j["firstLapse"]["rule"] == "rotation-period");
+  BOOST_TEST(j["marginSeconds"] == 0);
+}
+
+BOOST_AUTO_TEST_CASE(json_has_every_key_of_the_design) {
+  const auto r = run_rotary({"check", "--cron", "0 */12 * * *", "--tz", "Europe/Berlin", "--period", "3600",
+                             "--fail-rate", "0.05", "--max-risk", "0.01", "--json"});
+  BOOST_TEST(r.exit == 0);
+  const auto j = json::parse(r.out);
+  for (const char* key :
+       {"verdict", "horizon", "rotations", "failedRuns", "worstGap", "marginSeconds", "toleratedFailures",
+        "firstLapse", "lapseProbability", "monteCarlo", "hardExpiry", "consumers"})
+    BOOST_TEST(j.contains(key), key);
+  BOOST_TEST(j["verdict"] == "holds");
+  BOOST_TEST(j["worstGap"]["seconds"] == 13 * 3600);  // the fall-back night in Berlin
+  BOOST_TEST(j["lapseProbability"].get<double>() < 0.01);
+}
+
+BOOST_AUTO_TEST_CASE(the_same_seed_prints_the_same_report_byte_for_byte) {
+  const std::vector<std::string> args = {"check", "--every",     "6h",   "--period",   "1440", "--fail-rate",
+                                         "0.2",   "--lost-rate", "0.01", "--rerotate", "fork", "--trials",
+                                         "2000",  "--seed",      "7",    "--json"};
+  const auto a = run_rotary(args), b = run_rotary(args);
+  BOOST_TEST(a.out == b.out);
+  BOOST_TEST(json::parse(a.out)["monteCarlo"]["trials"] == 2000);
+}
+
+BOOST_AUTO_TEST_CASE(svg_and_scenario_files_are_written_and_read_back) {
+  const auto svg = temp_path("t.svg"), scenario = temp_path("s.json");
+  const auto r = run_rotary({"check", "--cron", "0 */8 * * *", "--period", "1440", "--horizon", "14d",
+                             "--svg", svg, "--save-scenario", scenario});
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(read(svg).rfind("<svg ", 0) == 0);
+  const auto again = run_rotary({"check", "--scenario", scenario});
+  BOOST_TEST(again.exit == 0);
+  BOOST_TEST(again.out.find("'0 */8 * * *' in UTC against a 1440-minute token") != std::string::npos);
+  const auto overridden = run_rotary({"check", "--scenario", scenario, "--cron", "0 0 * * *", "--json"});
+  BOOST_TEST(overridden.exit == 1);
+  std::remove(svg.c_str());
+  std::remove(scenario.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(outages_consumers_and_strategy_flags_reach_the_report) {
+  const auto r =
+      run_rotary({"check", "--every", "8h", "--period", "1440", "--outage", "2027-01-03T07:00:00Z/10h",
+                  "--consumers", "3", "--reload", "30m", "--strategy", "when-due:9h", "--json"});
+  const auto j = json::parse(r.out);
+  BOOST_TEST(r.exit == 1);  // the outage eats the runs at 08:00 and 16:00 on the 3rd
+  BOOST_TEST(j["consumers"]["count"] == 3);
+  BOOST_TEST(j["consumers"]["staleReloads"].get<int>() > 0);
+  BOOST_TEST(j["firstLapse"]["at"] == "2027-01-04T00:00:00Z");
+}
+
+struct bad {
+  std::vector<std::string> args;
+  std::string error;
+};
+
+BOOST_AUTO_TEST_CASE(malformed_flags_exit_2_with_one_line) {
+  const std::vector<bad> cases = {
+      {{"check", "--cron", "61 * * * *"}, "rotary: error: --cron '61 * * * *': "},
+      {{"check", "--cron", "0 0 * * *", "--every", "12h"},
+       "rotary: error: --cron and --every cannot be used together\n"},
+      {{"check", "--tz", "Mars/Base"},
+       "rotary: error: --tz Mars/Base: unknown time zone (expected an IANA name like Europe/Berlin)\n"},
+      {{"check", "--every", "12h", "--tz", "Europe/Berlin"},
+       "rotary: error: --tz and --dst apply to --cron schedules only\n"},
+      {{"check", "--dst", "vixie"}, "rotary: error: --dst vixie: expected cronie or wallclock\n"},
+      {{"check", "--fail-rate", "1.5"},
+       "rotary: error: --fail-rate 1.5: a probability must be between 0 and 1\n"},
+      {{"check", "--fail-rate", "five"},
+       "rotary: error: --fail-rate five: expected a probability like 0.05\n"},
+      {{"check", "--retries", "-1"}, "rotary: error: --retries -1: must be between 0 and 1000\n"},
+      {{"check", "--strategy", "sometimes"},
+       "rotary: error: --strategy sometimes: expected always or when-due:MARGIN (like when-due:6h)\n"},
+      {{"check", "--outage", "2027-01-01T00:00:00Z"},
+       "rotary: error: --outage 2027-01-01T00:00:00Z: expected START/DURATION, like "
+       "2027-03-01T00:00:00Z/36h\n"},
+      {{"check", "--period", "0"}, "rotary: error: --period 0: must be a positive whole number of minutes\n"},
+      {{"check", "--horizon", "-3d"},
+       "rotary: error: --horizon -3d: a duration cannot be negative (column 1)\n"},
+      {{"check", "--until", "2027-06-01T00:00:00Z", "--horizon", "30d"},
+       "rotary: error: --until and --horizon cannot be used together\n"},
+      {{"check", "--from", "2026-01-01T00:00:00Z"},
+       "rotary: error: createdAt: the token is created after the horizon starts\n"},
+      {{"check", "--consumers", "3"},
+       "rotary: error: --consumers needs --reload DURATION (how often they read the secret)\n"},
+      {{"check", "--rerotate", "maybe"},
+       "rotary: error: --rerotate maybe: expected reject, fork or idempotent\n"},
+      {{"check", "--scenario", "/nonexistent/s.json"},
+       "rotary: error: --scenario /nonexistent/s.json: cannot open\n"},
+  };
+  for (const auto& c : cases) {
+    std::string joined;
+    for (const auto& a : c.args) joined += a + " ";
+    BOOST_TEST_CONTEXT(joined) {
+      const auto r = run_rotary(c.args);
+      BOOST_TEST(r.exit == 2);
+      BOOST_TEST(r.out == "");
+      BOOST_TEST(r.err.rfind(c.error, 0) == 0, r.err);
+      BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(advise)
+
+BOOST_AUTO_TEST_CASE(advises_the_fewest_rotations_that_tolerate_k_failures) {
+  const auto r = run_rotary({"advise", "--period", "3600", "--tolerate", "2", "--json"});
+  BOOST_TEST(r.exit == 0);
+  const auto j = json::parse(r.out);
+  BOOST_TEST(j["chosen"]["expression"] == "17 3,15 * * *");  // daily tolerates only 1 (72 h > 60 h)
+  BOOST_TEST(j["chosen"]["rotationsPerYear"] == 730);
+  BOOST_TEST(j["chosen"]["toleratedFailures"].get<int>() >= 2);
+  BOOST_TEST(j["candidates"].size() == 9u);
+}
+
+BOOST_AUTO_TEST_CASE(emits_crontab_systemd_and_kubernetes) {
+  const auto cron = run_rotary({"advise", "--period", "1440", "--tz", "Europe/Berlin", "--emit", "crontab"});
+  BOOST_TEST(cron.exit == 0);
+  BOOST_TEST(cron.out.find("CRON_TZ=Europe/Berlin\n17 3,9,15,21 * * * /usr/local/bin/rotary rotate ") !=
+             std::string::npos);
+  const auto systemd =
+      run_rotary({"advise", "--period", "1440", "--tz", "Europe/Berlin", "--emit", "systemd"});
+  BOOST_TEST(systemd.out.find("OnCalendar=*-*-* 3,9,15,21:17:00 Europe/Berlin\n") != std::string::npos);
+  BOOST_TEST(systemd.out.find("[Service]\nType=oneshot\n") != std::string::npos);
+  const auto k8s =
+      run_rotary({"advise", "--period", "1440", "--tz", "Europe/Berlin", "--emit", "kubernetes"});
+  BOOST_TEST(k8s.out.find("kind: CronJob\n") != std::string::npos);
+  BOOST_TEST(k8s.out.find("  schedule: \"17 3,9,15,21 * * *\"\n  timeZone: \"Europe/Berlin\"\n") !=
+             std::string::npos);
+  BOOST_TEST(k8s.out.find("concurrencyPolicy: Forbid") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(no_schedule_is_enough_for_a_tiny_period) {
+  const auto r = run_rotary({"advise", "--period", "60", "--tolerate", "2"});
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.out.find("No schedule up to hourly tolerates 2 failed runs") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_advise_flags_exit_2) {
+  BOOST_TEST(run_rotary({"advise"}).err == "rotary: error: --period is required\n");
+  BOOST_TEST(run_rotary({"advise", "--period", "1440", "--emit", "cron"}).err ==
+             "rotary: error: --emit cron: expected crontab, systemd or kubernetes\n");
+  BOOST_TEST(run_rotary({"advise", "--period", "1440", "--tolerate", "x"}).exit == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sweep)
+
+BOOST_AUTO_TEST_CASE(a_grid_is_the_cartesian_product_in_order_whatever_the_threads) {
+  const std::vector<std::string> args = {"sweep",
+                                         "--period",
+                                         "1440",
+                                         "--horizon",
+                                         "60d",
+                                         "--vary",
+                                         "cron=0 */6 * * *",
+                                         "--vary",
+                                         "cron=0 */8 * * *",
+                                         "--vary",
+                                         "cron=0 */12 * * *",
+                                         "--vary",
+                                         "fail-rate=0",
+                                         "--vary",
+                                         "fail-rate=0.1",
+                                         "--format",
+                                         "csv"};
+  auto one = args, four = args;
+  one.insert(one.end(), {"--threads", "1"});
+  four.insert(four.end(), {"--threads", "4"});
+  const auto a = run_rotary(one), b = run_rotary(four);
+  BOOST_TEST(a.out == b.out);
+  BOOST_TEST(a.exit == 1);  // with 10% failures some lapse
+  BOOST_TEST(std::count(a.out.begin(), a.out.end(), '\n') == 7);
+  BOOST_TEST(a.out.rfind("index,cron,fail-rate,verdict,", 0) == 0);
+  BOOST_TEST(a.out.find("\n1,0 */6 * * *,0,holds,") != std::string::npos);
+  BOOST_TEST(a.out.find("\n5,0 */12 * * *,0,holds,120,0,43200,0,,,,\n") != std::string::npos);
+  BOOST_TEST(a.out.find("\n6,0 */12 * * *,0.1,lapses,") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(shards_split_the_scenarios_between_machines) {
+  std::vector<std::string> base = {"sweep", "--period", "1440", "--horizon", "30d"};
+  for (int h : {1, 2, 3, 4, 6}) base.insert(base.end(), {"--vary", "every=" + std::to_string(h) + "h"});
+  auto s1 = base, s2 = base;
+  s1.insert(s1.end(), {"--shard", "1/2"});
+  s2.insert(s2.end(), {"--shard", "2/2"});
+  const auto all = run_rotary(base), a = run_rotary(s1), b = run_rotary(s2);
+  std::vector<int> seen;
+  for (const auto* out : {&a.out, &b.out}) {
+    std::istringstream lines(*out);
+    for (std::string line; std::getline(lines, line);) seen.push_back(json::parse(line)["index"].get<int>());
+  }
+  std::sort(seen.begin(), seen.end());
+  BOOST_TEST((seen == std::vector<int>{1, 2, 3, 4, 5}));
+  BOOST_TEST(std::count(all.out.begin(), all.out.end(), '\n') == 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_json_lines_file_of_scenarios_is_checked) {
+  const auto path = temp_path("list.jsonl");
+  std::ofstream(path)
+      << R"({"rotationPeriodMinutes": 1440, "createdAt": "2027-01-01T00:00:00Z", "schedule": {"cron": "0 */6 * * *"}})"
+      << "\n"
+      << R"({"rotationPeriodMinutes": 1440, "createdAt": "2027-01-01T00:00:00Z", "schedule": {"cron": "0 0 * * *"}})"
+      << "\n";
+  const auto r = run_rotary({"sweep", "--scenarios", path});
+  BOOST_TEST(r.exit == 1);
+  std::istringstream lines(r.out);
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  BOOST_TEST(json::parse(first)["report"]["verdict"] == "holds");
+  BOOST_TEST(json::parse(second)["report"]["verdict"] == "lapses");
+  std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(bad_sweep_flags_exit_2) {
+  BOOST_TEST(run_rotary({"sweep", "--vary", "colour=blue"}).err ==
+             "rotary: error: --vary colour=blue: colour is not a scenario flag\n");
+  BOOST_TEST(run_rotary({"sweep", "--vary", "fail-rate"}).err ==
+             "rotary: error: --vary fail-rate: expected FLAG=VALUE, like fail-rate=0.05\n");
+  BOOST_TEST(run_rotary({"sweep", "--shard", "3/2"}).err ==
+             "rotary: error: --shard 3/2: K 3: must be between 1 and 2\n");
+  BOOST_TEST(run_rotary({"sweep", "--format", "xml"}).err ==
+             "rotary: error: --format xml: expected jsonl or csv\n");
+  BOOST_TEST(run_rotary({"sweep", "--vary", "fail-rate=2"}).err ==
+             "rotary: error: scenario 1: --fail-rate 2: a probability must be between 0 and 1\n");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
