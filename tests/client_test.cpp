@@ -241,7 +241,10 @@ BOOST_AUTO_TEST_CASE(created_at_in_milliseconds_is_read_by_the_documented_rule) 
   httplib::Server svr;
   std::string body;
   int status = 200;
-  svr.Post(".*", [&](const httplib::Request&, httplib::Response& res) {
+  std::string authorization, content_length;
+  svr.Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
+    authorization = req.get_header_value("Authorization");
+    content_length = req.get_header_value("Content-Length");
     res.status = status;
     res.set_content(body, "application/json");
   });
@@ -251,6 +254,8 @@ BOOST_AUTO_TEST_CASE(created_at_in_milliseconds_is_read_by_the_documented_rule) 
   body =
       R"({"rawSecret": "new-secret", "createdAt": 1798761600123, "rotationPeriodMinutes": 3600, "extra": 1})";
   BOOST_TEST(rotary::rotate(url, "old-secret", fast).value().created_at == t0);
+  BOOST_TEST(authorization == "Bearer old-secret");
+  BOOST_TEST(content_length == "0");
   body = R"({"rawSecret": "new-secret", "createdAt": 1798761600, "rotationPeriodMinutes": 3600})";
   BOOST_TEST(rotary::rotate(url, "old-secret", fast).value().created_at == t0);
   body = R"({"rawSecret": "new-secret", "createdAt": 1798761600.75, "rotationPeriodMinutes": 3600})";

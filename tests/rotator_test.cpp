@@ -420,6 +420,24 @@ BOOST_AUTO_TEST_CASE(an_unanswered_rotation_is_remembered_across_runs) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_token_dead_after_an_unanswered_rotation_says_so) {
+  fixture f;
+  f.manual.set(t0 + 59h);
+  f.fail_next(make_fault(fault_kind::commit_drop));
+  auto o = f.job();
+  o.retries = 0;
+  BOOST_TEST((f.run(o).status == run_status::failed));
+  f.manual.set(t0 + 61h);
+  const auto r = f.run(o);
+  BOOST_TEST((r.status == run_status::unusable));
+  BOOST_TEST(r.exit_code() == 3);
+  BOOST_TEST(r.attempts == 0);
+  BOOST_TEST(r.line().find(
+                 "the token stopped working at 2027-01-03T12:00:00Z (1h ago) (rotation-period); a rotation "
+                 "sent at 2027-01-03T11:00:00Z got no answer: the server may have made a child this job "
+                 "never received; a person must create a new token") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(an_overlapping_run_exits_busy_with_the_time_left) {
   fixture f;
   f.manual.set(t0 + 1h);

@@ -295,6 +295,9 @@ inline run_report rotator::run() {
     r.ended_by = std::string(held.ended_by);
     r.detail =
         "the token stopped working at " + detail::until_text(held.until, now) + " (" + r.ended_by + ")";
+    if (c.unanswered_rotation)
+      r.detail += "; a rotation sent at " + format_time(*c.unanswered_rotation) +
+                  " got no answer: the server may have made a child this job never received";
     r.advice = init_advice;
     return finish(r);
   }
