@@ -135,7 +135,8 @@ class fake_server {
   // "https://[::1]:PORT"). Throws fake_server_error when the port cannot be bound, the TLS
   // files are unusable, or the state file is corrupt or foreign (it is then left untouched).
   std::string start();
-  // Stops listening, ends open connections and waits for the worker threads. Idempotent.
+  // Stops listening, ends open connections, waits for the worker threads and saves the state
+  // file (with the clock's instant now). Idempotent.
   void stop();
   [[nodiscard]] bool running() const noexcept { return running_.load(); }
   [[nodiscard]] const std::string& url() const noexcept { return url_; }
@@ -192,6 +193,10 @@ class fake_server {
   void save_locked();
   void load_state();
   std::string derive_child_secret(std::string_view parent_secret) const;
+  outcome<wire::created_token, creation_error> create(std::optional<minutes> rotation_period,
+                                                      std::optional<sys_seconds> expires_at,
+                                                      const httplib::Request* req);
+  bool revoke(std::string_view id, const httplib::Request* req);
   void sleep_for(std::chrono::milliseconds d);
 
   options options_;
@@ -295,7 +300,12 @@ inline fake_server::fake_server(options o)
   detail::random_bytes(replay_key_.data(), replay_key_.size());
 }
 
-inline fake_server::~fake_server() { stop(); }
+inline fake_server::~fake_server() {
+  try {
+    stop();
+  } catch (const std::exception&) {  // a state file that cannot be written: nothing to tell anyone now
+  }
+}
 
 inline std::string fake_server::start() {
   if (running_) return url_;
@@ -321,6 +331,12 @@ inline std::string fake_server::start() {
   const std::size_t threads = options_.threads;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   svr.set_tcp_nodelay(true);
+  // cpp-httplib's default sets SO_REUSEPORT: a second server on the same port would then share
+  // it silently. SO_REUSEADDR only: a port in use is an error, a port in TIME_WAIT is not.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   svr.set_keep_alive_max_count(1'000'000'000);
   svr.set_payload_max_length(options_.max_body_bytes);
   // cpp-httplib answers a POST without Content-Length with 400 after a read timeout, before any
@@ -420,6 +436,8 @@ inline void fake_server::stop() {
   if (listener_.joinable()) listener_.join();
   server_.reset();
   running_ = false;
+  std::lock_guard lock(table_mutex_);
+  save_locked();  // the clock's instant at the stop, so a restart resumes there
 }
 
 // --- state ---------------------------------------------------------------------------------------
@@ -469,6 +487,14 @@ inline void fake_server::save_locked() {
 
 inline outcome<wire::created_token, creation_error> fake_server::create_token(
     std::optional<minutes> rotation_period, std::optional<sys_seconds> expires_at) {
+  return create(rotation_period, expires_at, nullptr);
+}
+
+inline bool fake_server::revoke(std::string_view id) { return revoke(id, nullptr); }
+
+inline outcome<wire::created_token, creation_error> fake_server::create(
+    std::optional<minutes> rotation_period, std::optional<sys_seconds> expires_at,
+    const httplib::Request* req) {
   const auto at = now();
   auto state = rotary::create_token(at, rotation_period, expires_at, limits_);
   if (!state) return state.error();
@@ -482,11 +508,17 @@ inline outcome<wire::created_token, creation_error> fake_server::create_token(
   }
   wire::created_token t{detail::token_table::id(index), std::move(secret), state->created_at,
                         state->rotation_period, state->expires_at};
-  record({.kind = "token-created", .token_id = t.id}, at);
+  wire::event e{.kind = "token-created", .token_id = t.id};
+  if (req) {
+    e.method = req->method;
+    e.path = req->path;
+    e.status = 201;
+  }
+  record(std::move(e), at);
   return t;
 }
 
-inline bool fake_server::revoke(std::string_view id) {
+inline bool fake_server::revoke(std::string_view id, const httplib::Request* req) {
   const auto at = now();
   {
     std::lock_guard lock(table_mutex_);
@@ -495,7 +527,13 @@ inline bool fake_server::revoke(std::string_view id) {
     table_[*index].revoked = true;
     save_locked();
   }
-  record({.kind = "token-revoked", .token_id = std::string(id)}, at);
+  wire::event e{.kind = "token-revoked", .token_id = std::string(id)};
+  if (req) {
+    e.method = req->method;
+    e.path = req->path;
+    e.status = 200;
+  }
+  record(std::move(e), at);
   return true;
 }
 
@@ -937,7 +975,7 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
         reply(res, 200, {{"tokens", tokens()}});
       } else if (m == "POST") {
         const auto body = parse_body<wire::create_token_request>(req);
-        auto created = create_token(body.rotation_period, body.expires_at);
+        auto created = create(body.rotation_period, body.expires_at, &req);
         if (!created) {
           const auto code = std::string(created.error().code());
           std::string message = code;
@@ -966,7 +1004,7 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
     } else if (path.starts_with(wire::admin_tokens_path) && path[wire::admin_tokens_path.size()] == '/') {
       const auto id = std::string(path.substr(wire::admin_tokens_path.size() + 1));
       if (m != "GET" && m != "DELETE") throw wrong_method("GET, DELETE");
-      if (m == "DELETE" && !revoke(id))
+      if (m == "DELETE" && !revoke(id, &req))
         throw http_error{404, "unknown-token-id", "no token with id \"" + id + "\""};
       const auto view = token(id);
       if (!view) throw http_error{404, "unknown-token-id", "no token with id \"" + id + "\""};
