@@ -52,10 +52,10 @@
 #include <date/tz.h>
 
 #include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <iterator>
 #include <optional>
 #include <ranges>
@@ -126,9 +126,18 @@ class cron_schedule {
 
   friend bool operator==(const cron_schedule&, const cron_schedule&) = default;
 
-  // For `fires()`: the fire after `f`, given that `f` is a fire of `s` (cheaper than `next`).
-  friend std::optional<fire> next_fire_after(const cron_schedule& s, const fire& f) {
-    return s.after_fire(f);
+  // For `fires()`: the fire after `f`, given that `f` is a fire of `s` (cheaper than `next`);
+  // `runs == 0` when there is none. (Returned in registers: this is the hot loop of a horizon.)
+  // `walk` carries where the previous fire was, so that a dense walk needs no calendar
+  // arithmetic at all; a default-constructed `walk_state` knows nothing yet.
+  struct walk_state {
+    std::int64_t day_start = 0;  // local seconds of the day of the last fire
+    std::int64_t offset = 0;     // of the segment it is in
+    std::int64_t segment_end = INT64_MAX;
+    int hour = -1, minute = 0;  // hour < 0: unknown
+  };
+  friend fire next_fire_after(const cron_schedule& s, const fire& f, walk_state& walk) {
+    return s.after_fire(f, walk);
   }
 
  private:
@@ -136,7 +145,12 @@ class cron_schedule {
   const date::time_zone* zone_ = nullptr;
   dst_mode mode_ = dst_mode::cronie;
 
-  std::optional<fire> after_fire(const fire& f) const;
+  fire after_fire(const fire& f, walk_state& walk) const;
+  // Kept out of line so that the hot path of `fires()` inlines into its loop.
+  [[gnu::noinline]] fire after_fire_slow(const fire& f) const {
+    const auto n = next_fire(f.at);
+    return n ? *n : fire{sys_seconds{}, 0};
+  }
 };
 
 // A timer that fires every `every`, in step with `anchor`: at anchor + k * every for every
@@ -174,10 +188,10 @@ class fire_range {
     using reference = sys_seconds;
 
     iterator() = default;
-    reference operator*() const noexcept { return cur_->at; }
+    reference operator*() const noexcept { return cur_.at; }
     // 1-based index of this run among the runs at the same instant, and their number.
     [[nodiscard]] int run() const noexcept { return run_; }
-    [[nodiscard]] int runs() const noexcept { return cur_->runs; }
+    [[nodiscard]] int runs() const noexcept { return cur_.runs; }
     iterator& operator++();
     iterator operator++(int) {
       iterator old = *this;
@@ -185,14 +199,20 @@ class fire_range {
       return old;
     }
     friend bool operator==(const iterator& a, const iterator& b) noexcept {
-      return a.cur_ == b.cur_ && (!a.cur_ || a.run_ == b.run_);
+      return a.cur_.runs == b.cur_.runs && (a.cur_.runs == 0 || (a.cur_.at == b.cur_.at && a.run_ == b.run_));
     }
-    friend bool operator==(const iterator& a, std::default_sentinel_t) noexcept { return !a.cur_; }
+    friend bool operator==(const iterator& a, std::default_sentinel_t) noexcept { return a.cur_.runs == 0; }
 
    private:
     friend class fire_range;
     const fire_range* range_ = nullptr;
-    std::optional<fire> cur_;
+    fire cur_{sys_seconds{}, 0};  // runs == 0: past the end
+    struct no_walk_state {};
+    template <class T>
+    static auto walk_type(int) -> typename T::walk_state;
+    template <class T>
+    static no_walk_state walk_type(...);
+    [[no_unique_address]] decltype(walk_type<S>(0)) walk_{};
     int run_ = 1;
   };
 
@@ -265,26 +285,55 @@ struct zone_segment {
 
 // The segment of `zone` holding `t`, from a small per-thread cache (the zone's data are
 // immutable, so a cached segment is never stale).
-inline zone_segment zone_segment_at(const date::time_zone* zone, std::int64_t t) {
+struct zone_segment_cache {
   struct entry {
     const date::time_zone* zone = nullptr;
     zone_segment seg;
   };
-  thread_local std::array<entry, 4> cache{};
-  thread_local std::size_t victim = 0;
-  for (const auto& c : cache)
-    if (c.zone == zone && c.seg.begin <= t && t < c.seg.end) return c.seg;
-  const auto info = zone->get_info(date::sys_seconds{seconds{t}});
+  std::array<entry, 4> entries{};
+  std::size_t victim = 0;
+
+  const zone_segment* find(const date::time_zone* zone, std::int64_t t) const noexcept {
+    for (const auto& c : entries)
+      if (c.zone == zone && c.seg.begin <= t && t < c.seg.end) return &c.seg;
+    return nullptr;
+  }
+  zone_segment add(const date::time_zone* zone, const zone_segment& seg) noexcept {
+    entries[victim] = {zone, seg};
+    victim = (victim + 1) % entries.size();
+    return seg;
+  }
+};
+inline zone_segment_cache& zone_cache() {
+  thread_local zone_segment_cache cache;
+  return cache;
+}
+inline zone_segment zone_segment_from_info(const date::sys_info& info) {
   zone_segment seg;
   seg.begin = info.begin.time_since_epoch().count();
   seg.end = info.end.time_since_epoch().count();
-  seg.offset = info.offset.count();
-  seg.prev_offset = seg.offset;
+  seg.offset = seg.prev_offset = info.offset.count();
+  return seg;
+}
+
+// The segment of `zone` holding `t`, from a small per-thread cache (the zone's data are
+// immutable, so a cached segment is never stale).
+inline zone_segment zone_segment_at(const date::time_zone* zone, std::int64_t t) {
+  auto& cache = zone_cache();
+  if (const auto* hit = cache.find(zone, t)) return *hit;
+  zone_segment seg = zone_segment_from_info(zone->get_info(date::sys_seconds{seconds{t}}));
   if (seg.begin > cron_min_minute * 60)
     seg.prev_offset = zone->get_info(date::sys_seconds{seconds{seg.begin - 1}}).offset.count();
-  cache[victim] = {zone, seg};
-  victim = (victim + 1) % cache.size();
-  return seg;
+  return cache.add(zone, seg);
+}
+
+// The segment that follows `seg` (one zone lookup: its previous offset is `seg`'s).
+inline zone_segment zone_segment_after(const date::time_zone* zone, const zone_segment& seg) {
+  auto& cache = zone_cache();
+  if (const auto* hit = cache.find(zone, seg.end)) return *hit;
+  zone_segment next = zone_segment_from_info(zone->get_info(date::sys_seconds{seconds{seg.end}}));
+  next.prev_offset = seg.offset;
+  return cache.add(zone, next);
 }
 
 // What cronie does at the start of a segment (cron.c, main loop): the wall clock moved by
@@ -329,17 +378,30 @@ inline std::optional<fire> zone_next(const cron_expr& e, const date::time_zone* 
   if (t < cron_min_minute * 60) t = cron_min_minute * 60 - 1;
   zone_segment seg = zone_segment_at(zone, t);
   std::int64_t after = t;  // looking for runs u > after, u in seg
+  // The last local search: the first match at or after `known_from` is `known` (so it is also
+  // the first match at or after any minute in [known_from, known]). Crossing segments whose
+  // local times were already searched then costs no search.
+  std::int64_t known_from = 1, known = 0;
+  std::optional<std::int64_t> known_match;
+  const auto first_match = [&](std::int64_t q) {
+    if (known_from <= q && q <= known && known_match) return known_match;
+    known_from = q;
+    known_match = cron_first_at_or_after(e, q);
+    known = known_match ? *known_match : INT64_MAX;
+    return known_match;
+  };
   for (;;) {
     std::optional<fire> best;
     cronie_entry rule;
     if (mode == dst_mode::cronie) rule = cronie_entry_for(seg, e.wildcard_job());
     if (rule.kind == cronie_entry::catch_up && rule.landing > after && rule.landing < seg.end) {
-      if (const int runs = cronie_catch_up_runs(e, rule); runs > 0)
-        best = fire{from_unix(rule.landing), runs};
+      const auto skipped = first_match(rule.first_skipped);
+      if (skipped && *skipped <= rule.last_skipped)
+        best = fire{from_unix(rule.landing), cronie_catch_up_runs(e, rule)};
     }
     std::int64_t from = after;
     if (rule.kind == cronie_entry::suppress) from = std::max(from, rule.suppress_end - 1);
-    const auto m = cron_first_at_or_after(e, floor_div(from + seg.offset, 60) + 1);
+    const auto m = first_match(floor_div(from + seg.offset, 60) + 1);
     if (m) {
       const std::int64_t u = *m * 60 - seg.offset;
       if (u < seg.end && (!best || u < to_unix(best->at))) best = fire{from_unix(u), 1};
@@ -347,7 +409,7 @@ inline std::optional<fire> zone_next(const cron_expr& e, const date::time_zone* 
     if (best) return best;
     if (!m || seg.end > cron_max_minute * 60) return std::nullopt;
     after = seg.end - 1;
-    seg = zone_segment_at(zone, seg.end);
+    seg = zone_segment_after(zone, seg);
   }
 }
 
@@ -418,12 +480,15 @@ std::optional<fire> schedule_next_fire(const S& s, sys_seconds t) {
   }
 }
 
+// The fire after `f` (a fire of `s`), or one with runs == 0.
 template <class S>
-std::optional<fire> schedule_after_fire(const S& s, const fire& f) {
-  if constexpr (requires { next_fire_after(s, f); })
-    return next_fire_after(s, f);
-  else
-    return schedule_next_fire(s, f.at);
+fire schedule_after_fire(const S& s, const fire& f, [[maybe_unused]] auto& walk) {
+  if constexpr (requires { next_fire_after(s, f, walk); }) {
+    return next_fire_after(s, f, walk);
+  } else {
+    const auto n = schedule_next_fire(s, f.at);
+    return n ? *n : fire{sys_seconds{}, 0};
+  }
 }
 
 }  // namespace detail
@@ -474,13 +539,47 @@ inline int cron_schedule::runs_at(sys_seconds t) const {
   return detail::zone_runs_at(expr_, zone_, mode_, to_unix(t));
 }
 
-inline std::optional<fire> cron_schedule::after_fire(const fire& f) const {
-  if (zone_ == nullptr) {
-    const auto m = detail::cron_after_match(expr_, detail::floor_div(to_unix(f.at), 60));
-    if (!m) return std::nullopt;
-    return fire{from_unix(*m * 60), 1};
+inline fire cron_schedule::after_fire(const fire& f, walk_state& walk) const {
+  // `f` matches in local time, so its day and hour do: a later minute of the hour, or a later
+  // hour of the day, needs no calendar arithmetic, as long as it stays in the same segment of
+  // the zone (where local time is UTC plus one offset and no DST rule applies).
+  if (walk.hour < 0) {
+    walk.offset = 0;
+    walk.segment_end = INT64_MAX;
+    if (zone_ != nullptr) {
+      const auto seg = detail::zone_segment_at(zone_, to_unix(f.at));
+      walk.offset = seg.offset;
+      walk.segment_end = seg.end;
+    }
+    const std::int64_t local = to_unix(f.at) + walk.offset;
+    const std::int64_t sod = detail::floor_mod(local, 86'400);
+    walk.day_start = local - sod;
+    walk.hour = static_cast<int>(sod / 3600);
+    walk.minute = static_cast<int>(sod / 60 % 60);
+    if (zone_ != nullptr) {  // a catch-up run need not match its local time
+      const auto c = detail::civil_from_days(walk.day_start / 86'400);
+      if (sod % 60 != 0 || !expr_.matches(c.year, c.month, c.day, walk.hour, walk.minute)) {
+        walk.hour = -1;
+        return after_fire_slow(f);
+      }
+    }
   }
-  return detail::zone_next(expr_, zone_, mode_, to_unix(f.at));
+  if (const std::uint64_t rest = expr_.minutes() & (~std::uint64_t{0} << (walk.minute + 1))) {
+    walk.minute = std::countr_zero(rest);
+  } else if (const std::uint32_t later = expr_.hours() & (~std::uint32_t{0} << (walk.hour + 1));
+             later != 0 && walk.hour < 23) {
+    walk.hour = std::countr_zero(later);
+    walk.minute = std::countr_zero(expr_.minutes());
+  } else {
+    walk.hour = -1;
+    return after_fire_slow(f);
+  }
+  const std::int64_t u = walk.day_start + walk.hour * 3600 + walk.minute * 60 - walk.offset;
+  if (u >= walk.segment_end) {
+    walk.hour = -1;
+    return after_fire_slow(f);
+  }
+  return fire{from_unix(u), 1};
 }
 
 inline interval_schedule::interval_schedule(seconds every, sys_seconds anchor)
@@ -515,21 +614,21 @@ typename fire_range<S>::iterator fire_range<S>::begin() const {
   iterator it;
   it.range_ = this;
   if (from_ < until_) {
-    it.cur_ = detail::schedule_next_fire(s_, from_ - seconds{1});
-    if (it.cur_ && it.cur_->at >= until_) it.cur_.reset();
+    const auto first = detail::schedule_next_fire(s_, from_ - seconds{1});
+    if (first && first->at < until_) it.cur_ = *first;
   }
   return it;
 }
 
 template <schedule S>
 typename fire_range<S>::iterator& fire_range<S>::iterator::operator++() {
-  if (run_ < cur_->runs) {
+  if (run_ < cur_.runs) {
     ++run_;
     return *this;
   }
   run_ = 1;
-  cur_ = detail::schedule_after_fire(range_->s_, *cur_);
-  if (cur_ && cur_->at >= range_->until_) cur_.reset();
+  cur_ = detail::schedule_after_fire(range_->s_, cur_, walk_);
+  if (cur_.at >= range_->until_) cur_.runs = 0;
   return *this;
 }
 
@@ -541,38 +640,51 @@ gap_report analyse_gaps(const S& s, sys_seconds from, sys_seconds until, std::op
   r.period = period;
   // Tolerance: for each run i, let j(i) be the last run less than P after it. Runs i+1..j(i)
   // may all fail, so k <= j(i) - i - 1, a bound that only counts when j(i) is not the last
-  // run of the horizon. `window` holds the runs whose j is not known yet: the runs less than
-  // P before the newest one. (Two pointers over a bounded deque; every run enters and leaves
-  // once.)
-  std::deque<std::int64_t> window;
+  // run of the horizon. `window` (a ring buffer) holds the runs whose j is not known yet: those
+  // less than P before the newest run. Two pointers: every run enters and leaves it once.
+  std::vector<std::int64_t> window(period ? 64 : 0);
+  std::size_t head = 0, size = 0;  // window[head] is the oldest; capacity is a power of two
   std::int64_t bound = INT64_MAX;
   const std::int64_t p = period ? period->count() : 0;
-  std::size_t n = 0;
-  sys_seconds prev{};
+  std::int64_t n = 0, first = 0, prev = 0;
+  std::int64_t small = INT64_MAX, small_at = 0, large = -1, large_at = 0;
   for (const sys_seconds t : fires(s, from, until)) {
+    const std::int64_t now = to_unix(t);
     if (n == 0) {
-      r.first = t;
+      first = now;
     } else {
-      const gap g{t - prev, prev, t};
-      if (!r.smallest || g.length < r.smallest->length) r.smallest = g;
-      if (!r.largest || g.length > r.largest->length) r.largest = g;
+      const std::int64_t g = now - prev;
+      if (g < small) small = g, small_at = prev;
+      if (g > large) large = g, large_at = prev;
     }
     if (period) {
-      const std::int64_t now = to_unix(t);
-      while (!window.empty() && now - window.front() >= p) {
-        const auto i = static_cast<std::int64_t>(n - window.size());  // index of the front
-        bound = std::min(bound, static_cast<std::int64_t>(n) - 1 - i - 1);
-        window.pop_front();
+      const std::size_t mask = window.size() - 1;
+      while (size > 0 && now - window[head] >= p) {
+        const std::int64_t i = n - static_cast<std::int64_t>(size);  // index of the oldest
+        bound = std::min(bound, n - 1 - i - 1);
+        head = (head + 1) & mask;
+        --size;
       }
-      window.push_back(now);
+      if (size == window.size()) {  // grow: unroll the ring into a buffer twice as large
+        std::vector<std::int64_t> bigger(window.size() * 2);
+        for (std::size_t k = 0; k < size; ++k) bigger[k] = window[(head + k) & mask];
+        window.swap(bigger);
+        head = 0;
+      }
+      window[(head + size) & (window.size() - 1)] = now;
+      ++size;
     }
-    prev = t;
+    prev = now;
     ++n;
   }
-  r.count = n;
-  if (n > 0) r.last = prev;
+  r.count = static_cast<std::size_t>(n);
+  if (n > 0) r.first = from_unix(first), r.last = from_unix(prev);
+  if (n > 1) {
+    r.smallest = gap{seconds{small}, from_unix(small_at), from_unix(small_at + small)};
+    r.largest = gap{seconds{large}, from_unix(large_at), from_unix(large_at + large)};
+  }
   if (period && n >= 2) {
-    const auto cap = static_cast<std::int64_t>(n) - 2;
+    const std::int64_t cap = n - 2;
     r.tolerated_failures = std::min(bound, cap);
     r.tolerance_limited_by_horizon = bound >= cap;
   }
@@ -599,7 +711,7 @@ inline std::vector<lint_finding> lint(const cron_expr& e, const date::time_zone*
   while (t < stop && !(skipped && repeated)) {
     const auto seg = detail::zone_segment_at(zone, t);
     if (seg.end >= stop) break;
-    const auto next = detail::zone_segment_at(zone, seg.end);
+    const auto next = detail::zone_segment_after(zone, seg);
     t = seg.end;
     const std::int64_t last_local = detail::ceil_div(next.begin + next.prev_offset, 60) - 1;
     const std::int64_t landing = detail::ceil_div(next.begin + next.offset, 60);
