@@ -576,6 +576,11 @@ class cron_parser {
         ++i_;
       }
       if (i_ == sstart) return err(i_ + 1, "expected a step (a number) after '/', found " + found());
+      if (i_ - sstart >= 1000)  // cronie's get_number gives up at MAX_TEMPSTR (1000) characters
+        return err(sstart + 1,
+                   "a step of " + cron_number(static_cast<std::int64_t>(i_ - sstart)) +
+                       " digits is too long: cron reads at most 999",
+                   i_ - sstart);
       if (step == 0)
         return err(sstart + 1, "a step of 0 is not allowed: the step must be at least 1", i_ - sstart);
       if (!at_separator()) return err(i_ + 1, "expected ',' or a space after the step, found " + found());
