@@ -83,10 +83,20 @@ inline std::string new_secret() {
   return s;
 }
 
+// SHA-256 with the algorithm fetched once and a context per thread: OpenSSL 3's implicit fetch
+// (EVP_sha256() in a one-shot call) takes a global lock on every call.
 inline digest sha256(std::string_view data) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local context local;
   digest out{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 || len != out.size())
+  if (md == nullptr || local.ctx == nullptr || EVP_DigestInit_ex2(local.ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(local.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(local.ctx, out.data(), &len) != 1 || len != out.size())
     throw std::runtime_error("SHA-256 failed");
   return out;
 }

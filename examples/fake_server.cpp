@@ -1,0 +1,33 @@
+// The fake /rotatetoken server in a test: start it on a clock the test owns, make a token,
+// rotate it over HTTP, and watch the parent die when the buffer ends.
+#include <httplib.h>
+
+#include <rotary/fake_server.hpp>
+
+#include <iostream>
+
+int main() {
+  using namespace std::chrono_literals;
+  rotary::manual_clock clock{rotary::parse_time("2027-01-01T00:00:00Z").value()};
+  rotary::fake_server server{{.clock = clock}};  // these two lines are the whole setup
+  const std::string url = server.start();
+
+  // A token as the admin console makes it: 3600-minute period, expiry in a year.
+  const auto token = server.create_token(3600min, clock.now() + rotary::days{365}).value();
+
+  httplib::Client client(url);
+  const auto rotated = client.Post("/api/index/v1/rotatetoken",
+                                   {{"Authorization", "Bearer " + token.raw_secret}}, "", "text/plain");
+  const auto child = nlohmann::json::parse(rotated->body).get<rotary::wire::rotate_response>();
+  std::cout << "rotate: " << rotated->status << ", child created " << rotary::format_time(child.created_at)
+            << ", period " << child.rotation_period.count() << " min\n";
+
+  auto works = [&](const std::string& secret) {
+    return client.Get("/api/index/v1/ping", {{"Authorization", "Bearer " + secret}})->status;
+  };
+  clock.advance(9min + 59s);
+  std::cout << "parent after 9m59s: " << works(token.raw_secret) << "\n";
+  clock.advance(1s);
+  std::cout << "parent after 10m: " << works(token.raw_secret) << "\n";
+  std::cout << "child after 10m: " << works(child.raw_secret) << "\n";
+}
