@@ -990,3 +990,68 @@ BOOST_AUTO_TEST_CASE(stop_returns_promptly_with_idle_keep_alive_connections_open
   BOOST_TEST(std::chrono::steady_clock::now() - started < 1s);
   BOOST_TEST(!server.running());
 }
+
+// --- internals (rotary/detail/server_*.hpp) ------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(base64url_follows_rfc_4648_without_padding) {
+  const auto enc = [](std::string_view s) {
+    return rotary::detail::base64url(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+  };
+  BOOST_TEST(enc("") == "");
+  BOOST_TEST(enc("f") == "Zg");
+  BOOST_TEST(enc("fo") == "Zm8");
+  BOOST_TEST(enc("foo") == "Zm9v");
+  BOOST_TEST(enc("foob") == "Zm9vYg");
+  BOOST_TEST(enc("\xfb\xff") == "-_8");
+  BOOST_TEST(*rotary::detail::base64url_decode("Zm9vYg") == "foob");
+  BOOST_TEST(!rotary::detail::base64url_decode("Zm9v+g"));
+  BOOST_TEST(rotary::detail::new_secret() != rotary::detail::new_secret());
+}
+
+BOOST_AUTO_TEST_CASE(sha256_matches_the_fips_180_example) {
+  BOOST_TEST(rotary::detail::hex(rotary::detail::sha256("abc")) ==
+             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+BOOST_AUTO_TEST_CASE(cidr_ranges_match_ipv4_ipv6_and_mapped_addresses) {
+  std::string error;
+  const auto v4 = rotary::detail::parse_cidr("10.1.2.3/8", error).value();
+  BOOST_TEST(v4.contains(*rotary::detail::parse_ip("10.200.0.1")));
+  BOOST_TEST(v4.contains(*rotary::detail::parse_ip("::ffff:10.0.0.9")));
+  BOOST_TEST(!v4.contains(*rotary::detail::parse_ip("11.0.0.1")));
+  const auto v6 = rotary::detail::parse_cidr("2001:db8::/32", error).value();
+  BOOST_TEST(v6.contains(*rotary::detail::parse_ip("2001:db8:1::7")));
+  BOOST_TEST(!v6.contains(*rotary::detail::parse_ip("2001:db9::1")));
+  const auto host = rotary::detail::parse_cidr("192.0.2.7", error).value();
+  BOOST_TEST(host.contains(*rotary::detail::parse_ip("192.0.2.7")));
+  BOOST_TEST(!host.contains(*rotary::detail::parse_ip("192.0.2.8")));
+  BOOST_TEST(rotary::detail::parse_cidr("0.0.0.0/0", error)->contains(*rotary::detail::parse_ip("8.8.8.8")));
+  BOOST_TEST(!rotary::detail::parse_cidr("::1/129", error));
+  BOOST_TEST(error == "prefix length \"129\" must be a number from 0 to 128");
+}
+
+BOOST_AUTO_TEST_CASE(the_token_table_finds_every_token_after_growing) {
+  rotary::detail::token_table table;
+  std::vector<rotary::detail::digest> hashes;
+  for (int i = 0; i < 5000; ++i) {
+    hashes.push_back(rotary::detail::sha256(std::to_string(i)));
+    BOOST_TEST_REQUIRE(table.insert(hashes.back(), rotary::token_state{}) == static_cast<std::uint32_t>(i));
+  }
+  for (std::uint32_t i = 0; i < hashes.size(); ++i) BOOST_TEST_REQUIRE(*table.find(hashes[i]) == i);
+  BOOST_TEST(!table.find(rotary::detail::sha256("not there")));
+  BOOST_CHECK_THROW(table.insert(hashes[7], rotary::token_state{}), std::invalid_argument);
+  BOOST_TEST(*table.parse_id("tok_5000") == 4999u);
+  BOOST_TEST(!table.parse_id("tok_5001"));
+  BOOST_TEST(!table.parse_id("tok_01"));
+  BOOST_TEST(!table.parse_id("tok_"));
+}
+
+BOOST_AUTO_TEST_CASE(the_fault_generator_is_the_same_everywhere) {
+  rotary::detail::fault_random::xoshiro256ss a(42), b(42);
+  for (int i = 0; i < 100; ++i) BOOST_TEST_REQUIRE(a.next() == b.next());
+  // The first output for seed 0 (splitmix64-seeded xoshiro256**), fixed so a change is noticed.
+  static_assert(rotary::detail::fault_random::xoshiro256ss(0).next() != 0);
+  rotary::detail::fault_random::xoshiro256ss c(0);
+  const double u = c.unit();
+  BOOST_TEST((u >= 0.0 && u < 1.0));
+}
