@@ -111,7 +111,9 @@ class cron_schedule {
 
   [[nodiscard]] const cron_expr& expr() const noexcept { return expr_; }
   [[nodiscard]] const date::time_zone* zone() const noexcept { return zone_; }  // nullptr: UTC
-  [[nodiscard]] std::string_view zone_name() const noexcept { return zone_ ? zone_->name() : "UTC"; }
+  [[nodiscard]] std::string_view zone_name() const noexcept {
+    return zone_ ? std::string_view(zone_->name()) : std::string_view("UTC");
+  }
   [[nodiscard]] dst_mode mode() const noexcept { return mode_; }
 
   // The first instant strictly after `t` at which the job runs, or nullopt (never again before
