@@ -127,3 +127,18 @@ BOOST_AUTO_TEST_CASE(clock_ref_forwards_to_the_clock_it_refers_to) {
   clock_ref rr = real;
   BOOST_TEST(to_unix(rr.now()) > 1'700'000'000);
 }
+
+BOOST_AUTO_TEST_CASE(manual_clock_tells_a_driver_the_earliest_deadline_anyone_waits_for) {
+  manual_clock c{t0};
+  BOOST_TEST(!c.earliest_wait().has_value());
+  std::jthread late([&] { c.wait_until(t0 + 2h); });
+  std::jthread soon([&] { c.wait_until(t0 + 30min); });
+  while (c.waiting() < 2) std::this_thread::yield();
+  BOOST_TEST(c.earliest_wait() == std::optional<sys_seconds>(t0 + 30min));
+  c.set(*c.earliest_wait());
+  soon.join();
+  BOOST_TEST(c.earliest_wait() == std::optional<sys_seconds>(t0 + 2h));
+  c.advance(90min);
+  late.join();
+  BOOST_TEST(!c.earliest_wait().has_value());
+}

@@ -52,6 +52,9 @@ BOOST_AUTO_TEST_CASE(malformed_token_documents_get_an_error_naming_the_field) {
              "createdAt: expected Unix seconds (at most 253402300799), got 18446744073709551615");
   BOOST_TEST(read_error(json{{"createdAt", 0}, {"rotationPeriodMinutes", 0}}) ==
              "rotationPeriodMinutes: expected minutes between 1 and 100000000, got 0");
+  // Parsed from text, a 0 is stored unsigned: the lower bound still applies.
+  BOOST_TEST(read_error(json::parse(R"({"createdAt": 0, "rotationPeriodMinutes": 0})")) ==
+             "rotationPeriodMinutes: expected minutes between 1 and 100000000, got 0");
   BOOST_TEST(read_error(json{{"createdAt", 0}, {"expiresAt", true}}) ==
              "expiresAt: expected Unix seconds (an integer), got a boolean");
 }

@@ -23,6 +23,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <stop_token>
 
@@ -58,12 +60,15 @@ class manual_clock {
   bool wait_until(sys_seconds deadline, std::stop_token stop = {});
   // Threads blocked in wait_until right now (a driver that jumps time when everyone waits).
   [[nodiscard]] int waiting() const;
+  // The earliest deadline a blocked thread waits for (nullopt when none waits): where a driver
+  // jumps time next.
+  [[nodiscard]] std::optional<sys_seconds> earliest_wait() const;
 
  private:
   mutable std::mutex mutex_;
   std::condition_variable_any changed_;
   sys_seconds now_;
-  int waiting_ = 0;
+  std::multiset<sys_seconds> deadlines_;
 };
 
 // Virtual time that runs at `factor` times real time from a chosen start. Changing the factor
@@ -148,15 +153,22 @@ inline void manual_clock::advance(seconds d) {
 
 inline bool manual_clock::wait_until(sys_seconds deadline, std::stop_token stop) {
   std::unique_lock lock(mutex_);
-  ++waiting_;
+  if (now_ >= deadline) return true;
+  const auto entry = deadlines_.insert(deadline);
   const bool reached = changed_.wait(lock, stop, [&] { return now_ >= deadline; });
-  --waiting_;
+  deadlines_.erase(entry);
   return reached;
 }
 
 inline int manual_clock::waiting() const {
   std::lock_guard lock(mutex_);
-  return waiting_;
+  return static_cast<int>(deadlines_.size());
+}
+
+inline std::optional<sys_seconds> manual_clock::earliest_wait() const {
+  std::lock_guard lock(mutex_);
+  if (deadlines_.empty()) return std::nullopt;
+  return *deadlines_.begin();
 }
 
 inline warp_clock::warp_clock(sys_seconds start, double factor)

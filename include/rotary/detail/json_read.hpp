@@ -65,6 +65,9 @@ inline std::int64_t json_integer(const nlohmann::json& v, std::string_view field
                                  std::int64_t hi, std::string_view what) {
   if (v.is_number_unsigned()) {
     const auto u = v.get<std::uint64_t>();
+    if (lo > 0 && u < static_cast<std::uint64_t>(lo))
+      json_fail(field, "expected " + std::string(what) + " between " + std::to_string(lo) + " and " +
+                           std::to_string(hi) + ", got " + std::to_string(u));
     if (u > static_cast<std::uint64_t>(hi))
       json_fail(field, "expected " + std::string(what) + " (at most " + std::to_string(hi) + "), got " +
                            std::to_string(u));
