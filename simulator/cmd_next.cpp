@@ -41,9 +41,9 @@ int count_flag(const std::string& text) {
 
 // "2027-03-14 03:00 EDT"
 std::string local_text(const date::time_zone* zone, sys_seconds t) {
-  const auto info = zone->get_info(t);
-  const std::string utc = format_time(t + info.offset);
-  return utc.substr(0, 10) + " " + utc.substr(11, 5) + " " + info.abbrev;
+  const auto [offset, abbrev] = detail::zone_offset_at(zone, t);
+  const std::string local = format_time(t + offset);
+  return local.substr(0, 10) + " " + local.substr(11, 5) + " " + abbrev;
 }
 
 int run(const options& o) {
@@ -101,9 +101,9 @@ int run(const options& o) {
       std::cout << format_time(l.at);
       if (zone) {
         std::cout << "  " << local_text(zone, l.at);
-        const auto info = zone->get_info(l.at);
-        const auto local = detail::civil_from_days(detail::floor_div(to_unix(l.at + info.offset), 86'400));
-        const auto mod = detail::floor_mod(to_unix(l.at + info.offset), 86'400);
+        const std::int64_t local_s = to_unix(l.at + detail::zone_offset_at(zone, l.at).first);
+        const auto local = detail::civil_from_days(detail::floor_div(local_s, 86'400));
+        const auto mod = detail::floor_mod(local_s, 86'400);
         const bool on_time = parsed->matches(local.year, local.month, local.day, static_cast<int>(mod / 3600),
                                              static_cast<int>(mod / 60 % 60));
         if (l.runs > 1)

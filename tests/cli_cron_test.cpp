@@ -156,3 +156,13 @@ BOOST_AUTO_TEST_CASE(lint_in_a_zone_warns_about_dst_nights) {
   const auto bad_zone = run_rotary({"lint", "30 2 * * *", "--tz", "Nowhere"});
   BOOST_TEST(bad_zone.exit == 2);
 }
+
+BOOST_AUTO_TEST_CASE(next_knows_dst_after_2037_from_the_zone_files_rule) {
+  const auto r = run_rotary(
+      {"next", "30 2 * * *", "--tz", "America/New_York", "--from", "2040-03-10T00:00:00Z", "--count", "3"});
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(r.out ==
+             "2040-03-10T07:30:00Z  2040-03-10 02:30 EST\n"
+             "2040-03-11T07:00:00Z  2040-03-11 03:00 EDT  (cronie catches up a time skipped by a DST jump)\n"
+             "2040-03-12T06:30:00Z  2040-03-12 02:30 EDT\n");
+}

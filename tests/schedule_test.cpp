@@ -528,3 +528,52 @@ BOOST_AUTO_TEST_CASE(json_uses_camel_case_iso_times_and_seconds) {
   BOOST_TEST(nlohmann::json(rotary::fire{at("2027-01-01T00:00:00Z"), 3}).dump() ==
              R"({"at":"2027-01-01T00:00:00Z","runs":3})");
 }
+
+// ---- beyond 2037: the zone files' POSIX rule ------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(dst_keeps_working_after_2037_from_the_zone_files_rule) {
+  // Transitions as Python's zoneinfo (which applies the TZif footer) gives them for 2040.
+  const cron_schedule ny{cron("30 2 * * *"), "America/New_York"};
+  BOOST_TEST(iso(ny.next(at("2040-03-10T12:00:00Z"))) == "2040-03-11T07:00:00Z");  // 03:00 EDT, caught up
+  const cron_schedule ny_wall{cron("30 2 * * *"), "America/New_York", dst_mode::wallclock};
+  BOOST_TEST(iso(ny_wall.next(at("2040-03-10T12:00:00Z"))) == "2040-03-12T06:30:00Z");
+  BOOST_TEST(iso(ny.next(at("2040-07-01T00:00:00Z"))) == "2040-07-01T06:30:00Z");  // EDT in summer
+  BOOST_TEST(iso(ny.next(at("2040-12-01T00:00:00Z"))) == "2040-12-01T07:30:00Z");  // EST in winter
+  const cron_schedule berlin{cron("30 2 * * *"), "Europe/Berlin", dst_mode::wallclock};
+  BOOST_TEST(runs(berlin, "2040-10-27T12:00:00Z", "2040-10-28T12:00:00Z") ==
+                 (strings{"2040-10-28T00:30:00Z", "2040-10-28T01:30:00Z"}),
+             boost::test_tools::per_element());
+  const cron_schedule howe{cron("15 2 * * *"), "Australia/Lord_Howe"};
+  BOOST_TEST(iso(howe.next(at("2040-10-06T00:00:00Z"))) == "2040-10-06T15:30:00Z");  // 02:30 +11
+  const cron_schedule howe_fall{cron("45 1 * * *"), "Australia/Lord_Howe"};
+  BOOST_TEST(
+      runs(howe_fall, "2040-03-31T12:00:00Z", "2040-04-01T12:00:00Z") == (strings{"2040-03-31T14:45:00Z"}),
+      boost::test_tools::per_element());
+  BOOST_TEST(iso(ny.prev(at("2040-03-12T00:00:00Z"))) == "2040-03-11T07:00:00Z");
+  // The last listed transition (2037-11-01) hands over to the rule without a seam.
+  const cron_schedule hourly{cron("0 * * * *"), "America/New_York", dst_mode::wallclock};
+  BOOST_TEST(runs(hourly, "2037-11-01T04:30:00Z", "2037-11-01T07:30:00Z").size() == 3u);
+  BOOST_TEST(runs(hourly, "2038-03-14T05:30:00Z", "2038-03-14T08:30:00Z").size() == 3u);
+  BOOST_TEST(iso(hourly.next(at("2038-03-14T06:30:00Z"))) == "2038-03-14T07:00:00Z");  // 03:00 EDT
+  // Zones without DST today have no rule to apply.
+  const cron_schedule kathmandu{cron("0 9 * * *"), "Asia/Kathmandu"};
+  BOOST_TEST(iso(kathmandu.next(at("2050-06-01T00:00:00Z"))) == "2050-06-01T03:15:00Z");
+}
+
+BOOST_AUTO_TEST_CASE(posix_tz_strings_parse_like_the_zone_files_write_them) {
+  const auto ny = rotary::detail::parse_posix_tz("EST5EDT,M3.2.0,M11.1.0");
+  BOOST_TEST_REQUIRE(ny.has_value());
+  BOOST_TEST(ny->std_offset == -5 * 3600);
+  BOOST_TEST(ny->dst_offset == -4 * 3600);
+  const auto howe = rotary::detail::parse_posix_tz("<+1030>-10:30<+11>-11,M10.1.0,M4.1.0");
+  BOOST_TEST_REQUIRE(howe.has_value());
+  BOOST_TEST(howe->std_offset == 10 * 3600 + 1800);
+  BOOST_TEST(howe->dst_name == "+11");
+  const auto santiago = rotary::detail::parse_posix_tz("<-04>4<-03>,M9.1.6/24,M4.1.6/24");
+  BOOST_TEST_REQUIRE(santiago.has_value());
+  BOOST_TEST(santiago->start.time == 24 * 3600);
+  BOOST_TEST(!rotary::detail::parse_posix_tz("<+0545>-5:45")->has_dst);
+  BOOST_TEST(!rotary::detail::parse_posix_tz("EST5EDT,M3.2.0").has_value());
+  BOOST_TEST(!rotary::detail::parse_posix_tz("E5").has_value());
+  BOOST_TEST(!rotary::detail::parse_posix_tz("").has_value());
+}

@@ -42,11 +42,13 @@
 //
 // Zone data come from date/tz (the system's /usr/share/zoneinfo). The zone is consulted only when
 // the search crosses a transition; between transitions everything is arithmetic on local time.
-// Note: the Debian build of date reads the zone files' transitions but not the rule that
-// extends them, so DST transitions after 2037 are unknown to it (the standard offset applies).
+// The Debian build of date reads the transitions listed in the zone files (up to 2037) but not
+// the POSIX rule that extends them; past the last listed transition, rotary applies that rule
+// itself (detail/cron_posix_tz.hpp), so DST keeps working in 2038 and later.
 #pragma once
 
 #include <rotary/cron.hpp>
+#include <rotary/detail/cron_posix_tz.hpp>
 #include <rotary/time.hpp>
 
 #include <date/tz.h>
@@ -285,8 +287,6 @@ struct zone_segment {
   std::int64_t begin = 0, end = 0, offset = 0, prev_offset = 0;
 };
 
-// The segment of `zone` holding `t`, from a small per-thread cache (the zone's data are
-// immutable, so a cached segment is never stale).
 struct zone_segment_cache {
   struct entry {
     const date::time_zone* zone = nullptr;
@@ -318,6 +318,31 @@ inline zone_segment zone_segment_from_info(const date::sys_info& info) {
   return seg;
 }
 
+// Past the last transition date lists (its final segment runs to year 32767), the zone's
+// POSIX rule gives the transitions (cron_posix_tz.hpp): the segment of the rule holding `t`.
+inline zone_segment zone_segment_extend(const date::time_zone* zone, const zone_segment& seg,
+                                        std::int64_t t) {
+  if (seg.end <= cron_max_minute * 60 + 60) return seg;
+  const posix_tz* rule = posix_tz_of(zone);
+  if (rule == nullptr) return seg;
+  const auto tr = posix_transitions_around(*rule, civil_from_days(floor_div(t, 86'400)).year);
+  zone_segment out = seg;
+  std::int64_t before = seg.offset;  // the offset in effect before the next rule transition
+  for (const auto& x : tr) {
+    if (x.at <= seg.begin) continue;
+    if (x.at <= t) {
+      out.begin = x.at;
+      out.prev_offset = before;
+      out.offset = x.offset;
+      before = x.offset;
+    } else {
+      out.end = x.at;
+      break;
+    }
+  }
+  return out;
+}
+
 // The segment of `zone` holding `t`, from a small per-thread cache (the zone's data are
 // immutable, so a cached segment is never stale).
 inline zone_segment zone_segment_at(const date::time_zone* zone, std::int64_t t) {
@@ -326,7 +351,7 @@ inline zone_segment zone_segment_at(const date::time_zone* zone, std::int64_t t)
   zone_segment seg = zone_segment_from_info(zone->get_info(date::sys_seconds{seconds{t}}));
   if (seg.begin > cron_min_minute * 60)
     seg.prev_offset = zone->get_info(date::sys_seconds{seconds{seg.begin - 1}}).offset.count();
-  return cache.add(zone, seg);
+  return cache.add(zone, zone_segment_extend(zone, seg, t));
 }
 
 // The segment that follows `seg` (one zone lookup: its previous offset is `seg`'s).
@@ -334,8 +359,22 @@ inline zone_segment zone_segment_after(const date::time_zone* zone, const zone_s
   auto& cache = zone_cache();
   if (const auto* hit = cache.find(zone, seg.end)) return *hit;
   zone_segment next = zone_segment_from_info(zone->get_info(date::sys_seconds{seconds{seg.end}}));
-  next.prev_offset = seg.offset;
-  return cache.add(zone, next);
+  if (next.begin == seg.end)
+    next.prev_offset = seg.offset;
+  else
+    next.prev_offset = zone->get_info(date::sys_seconds{seconds{next.begin - 1}}).offset.count();
+  return cache.add(zone, zone_segment_extend(zone, next, seg.end));
+}
+
+// The UTC offset of `zone` at `t` and its abbreviation ("EDT"), rule-extended past 2037.
+inline std::pair<seconds, std::string> zone_offset_at(const date::time_zone* zone, sys_seconds t) {
+  const auto seg = zone_segment_at(zone, to_unix(t));
+  const auto info = zone->get_info(t);
+  if (info.offset.count() == seg.offset) return {seconds{seg.offset}, info.abbrev};
+  const posix_tz* rule = posix_tz_of(zone);
+  std::string abbrev =
+      rule ? (seg.offset == rule->dst_offset ? rule->dst_name : rule->std_name) : info.abbrev;
+  return {seconds{seg.offset}, abbrev};
 }
 
 // What cronie does at the start of a segment (cron.c, main loop): the wall clock moved by
