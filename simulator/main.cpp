@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 ok, 1 the check found a problem (a lapse, an unusable token, an invalid\n"
-      "expression), 2 usage error. Every subcommand has --help and --json.");
+      "expression), 2 usage error; rotary rotate adds 3 (the token is unusable or the chain is\n"
+      "broken: a person must act). Every subcommand has --help and --json.");
 
   auto& commands = rotary::cli::registry();
   std::sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -138,6 +138,9 @@ BOOST_AUTO_TEST_CASE(invalid_scenarios_name_the_field) {
 }
 
 BOOST_AUTO_TEST_CASE(scenarios_round_trip_through_json) {
+  // The defaults too (no consumers: a reload interval of 0 seconds).
+  BOOST_TEST((nlohmann::json::parse(nlohmann::ordered_json(example_scenario()).dump()).get<scenario>() ==
+              example_scenario()));
   auto s = example_scenario();
   s.schedule = cron_spec{"17 3,15 * * *", "Europe/Berlin", dst_mode::wallclock};
   s.fail_rate = 0.05;

@@ -60,8 +60,8 @@ class manual_clock {
   bool wait_until(sys_seconds deadline, std::stop_token stop = {});
   // Threads blocked in wait_until right now (a driver that jumps time when everyone waits).
   [[nodiscard]] int waiting() const;
-  // The earliest deadline a blocked thread waits for (nullopt when none waits): where a driver
-  // jumps time next.
+  // The earliest deadline, still in the future, that a blocked thread waits for (nullopt when
+  // none): where a driver jumps time next.
   [[nodiscard]] std::optional<sys_seconds> earliest_wait() const;
 
  private:
@@ -167,8 +167,10 @@ inline int manual_clock::waiting() const {
 
 inline std::optional<sys_seconds> manual_clock::earliest_wait() const {
   std::lock_guard lock(mutex_);
-  if (deadlines_.empty()) return std::nullopt;
-  return *deadlines_.begin();
+  // A deadline already reached belongs to a thread that is waking up, not waiting.
+  const auto it = deadlines_.upper_bound(now_);
+  if (it == deadlines_.end()) return std::nullopt;
+  return *it;
 }
 
 inline warp_clock::warp_clock(sys_seconds start, double factor)

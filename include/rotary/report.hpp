@@ -294,7 +294,7 @@ inline std::string render_svg(const simulation_plan& plan, const report& r) {
   for (const auto& e : r.events) {
     if (e.kind != sim_event::rotated) continue;
     bars.push_back({created, e.until.value_or(e.at)});
-    created = e.at;
+    created = e.created.value_or(e.at);
   }
   bars.push_back({created, std::min(death_of_child(created), r.until)});
   for (std::size_t i = 0; i < bars.size(); ++i) {

@@ -148,6 +148,15 @@ inline int run_report::exit_code() const noexcept {
 }
 
 namespace detail {
+// The job's view of a token: a creation instant after the job's own clock means that clock is
+// behind the server's (the server made the token), not that the token is unusable.
+inline usability check_for_job(const standard_policy& policy, const token_state& t, sys_seconds now) {
+  return policy.check(t, std::max(now, t.created_at));
+}
+inline bool usable_for_job(const standard_policy& policy, const token_state& t, sys_seconds now) {
+  return check_for_job(policy, t, now).usable;
+}
+
 inline std::string until_text(std::optional<sys_seconds> until, sys_seconds now) {
   if (!until) return "with no end";
   if (*until <= now) return format_time(*until) + " (" + format_duration(now - *until) + " ago)";
@@ -229,7 +238,7 @@ inline run_report rotator::run() {
       const standard_policy policy{fixed_period{}, buffer_period{peek->buffer}, hard_expiry{}};
       r.token = peek->current.state;
       r.usable_until = policy.usable_until(peek->current.state);
-      if (!policy.usable(peek->current.state, clock_.now())) r.status = run_status::unusable;
+      if (!detail::usable_for_job(policy, peek->current.state, clock_.now())) r.status = run_status::unusable;
       r.detail += "; the token is usable until " + detail::until_text(r.usable_until, clock_.now());
     }
     return finish(r);
@@ -289,7 +298,7 @@ inline run_report rotator::run() {
   }
 
   sys_seconds now = clock_.now();
-  const auto held = policy.check(c.current.state, now);
+  const auto held = detail::check_for_job(policy, c.current.state, now);
   if (!held.usable) {
     r.status = run_status::unusable;
     r.ended_by = std::string(held.ended_by);
@@ -313,7 +322,7 @@ inline run_report rotator::run() {
   if (options_.strategy.kind == job_strategy::when_due && !c.unverified && !c.unanswered_rotation) {
     const auto deadline = policy.rotation_deadline(c.current.state);
     if (deadline && now < *deadline - options_.strategy.margin) {
-      if (c.previous && !policy.usable(c.previous->state, now)) {
+      if (c.previous && !detail::usable_for_job(policy, c.previous->state, now)) {
         // The parent's buffer is over: it no longer belongs in the store.
         auto pruned = c;
         pruned.previous.reset();
@@ -470,9 +479,9 @@ inline run_report rotator::run() {
   }
   describe_held(c);
   const std::string tries = std::to_string(r.attempts) + (r.attempts == 1 ? " attempt" : " attempts");
-  if (!policy.usable(conservative(c), now)) {
+  if (!detail::usable_for_job(policy, conservative(c), now)) {
     r.status = doubt ? run_status::chain_broken : run_status::unusable;
-    r.ended_by = std::string(policy.check(conservative(c), now).ended_by);
+    r.ended_by = std::string(detail::check_for_job(policy, conservative(c), now).ended_by);
     r.detail = "failed after " + tries + " (" + last->describe() + ") and the token stopped working at " +
                detail::until_text(r.usable_until, now);
     r.advice = init_advice;

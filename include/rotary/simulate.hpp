@@ -76,13 +76,15 @@ struct simulation_plan {
 };
 
 // What happened, in order. `rule` names the rule for a lapse and the refusal code for a refusal;
-// for `rotated`, `until` is when the parent stops working.
+// for `rotated`, `until` is when the parent stops working and `created` the child's creation.
 struct sim_event {
   enum kind_type { run, skipped, attempt_failed, outage, rotated, response_lost, refused, run_failed, lapse };
   sys_seconds at;
   kind_type kind = run;
   std::string_view rule;
   std::optional<sys_seconds> until;
+  std::optional<sys_seconds> created;  // for `rotated`: the child's creation (an idempotent replay
+                                       // returns the child made by the first, lost, rotation)
   friend constexpr bool operator==(const sim_event&, const sim_event&) = default;
 };
 
@@ -215,8 +217,9 @@ template <Draws D>
 run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_event>* events) {
   run_outcome out;
   auto emit = [&](sys_seconds at, sim_event::kind_type kind, std::string_view rule = {},
-                  std::optional<sys_seconds> until = std::nullopt) {
-    if (events) events->push_back(sim_event{at, kind, rule, until});
+                  std::optional<sys_seconds> until = std::nullopt,
+                  std::optional<sys_seconds> created = std::nullopt) {
+    if (events) events->push_back(sim_event{at, kind, rule, until, created});
   };
   token_state held = plan.initial;         // what the client holds, as it knows it
   token_state server_view = plan.initial;  // the same secret, as the server knows it
@@ -284,7 +287,7 @@ run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_ev
       death = detail::death_of(plan, server_view);
       ++out.rotations;
       note_gap(r->child.created_at);
-      emit(at, sim_event::rotated, {}, parent_death);
+      emit(at, sim_event::rotated, {}, parent_death, r->child.created_at);
       rotated = true;
       return false;
     });

@@ -254,7 +254,7 @@ inline void from_json(const nlohmann::json& j, scenario& out) {
     if (const auto* c = json_find(*v, "count"))
       s.consumers.count = static_cast<int>(json_integer(*c, "consumers.count", 0, 10'000, "a count"));
     if (const auto* r = json_find(*v, "reloadSeconds"))
-      s.consumers.reload = json_duration(*r, "consumers.reloadSeconds", 1);
+      s.consumers.reload = json_duration(*r, "consumers.reloadSeconds");
   }
   if (const auto* v = json_find(j, "horizon")) {
     json_object(*v, "horizon");
