@@ -1,25 +1,15 @@
 #define BOOST_TEST_MODULE report
 #include <boost/test/unit_test.hpp>
 
+#include "plans.hpp"
 #include "print.hpp"
 
 #include <rotary/report.hpp>
 
 using namespace rotary;
 using namespace std::chrono_literals;
-
-namespace {
-const sys_seconds t0 = from_unix(1798761600);  // 2027-01-01T00:00:00Z
-
-simulation_plan every(seconds every, minutes period, seconds horizon, seconds first_offset = 0s) {
-  simulation_plan p;
-  p.initial = token_state{t0, period, std::nullopt, std::nullopt};
-  p.from = t0;
-  p.until = t0 + horizon;
-  for (auto t = t0 + first_offset; t < p.until; t += every) p.fires.push_back(t);
-  return p;
-}
-}  // namespace
+using rotary::test::every;
+using rotary::test::t0;
 
 BOOST_AUTO_TEST_CASE(a_holding_schedule_reports_margin_and_tolerance) {
   const auto r = analyse(every(12h, 3600min, 30 * 24h));

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE simulate
 #include <boost/test/unit_test.hpp>
 
+#include "plans.hpp"
 #include "print.hpp"
 
 #include <rotary/simulate.hpp>
@@ -9,20 +10,10 @@
 
 using namespace rotary;
 using namespace std::chrono_literals;
+using rotary::test::every;
+using rotary::test::t0;
 
 namespace {
-
-const sys_seconds t0 = from_unix(1798761600);  // 2027-01-01T00:00:00Z
-
-// A plan whose fires are every `every` from `first` to the horizon's end.
-simulation_plan every(seconds every, minutes period, seconds horizon, seconds first_offset = 0s) {
-  simulation_plan p;
-  p.initial = token_state{t0, period, std::nullopt, std::nullopt};
-  p.from = t0;
-  p.until = t0 + horizon;
-  for (auto t = t0 + first_offset; t < p.until; t += every) p.fires.push_back(t);
-  return p;
-}
 
 // Plays back a fixed list of outcomes, then answers false; multiplies the probability of the
 // path it took.

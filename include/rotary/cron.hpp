@@ -186,23 +186,6 @@ constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
 constexpr std::int64_t floor_mod(std::int64_t a, std::int64_t b) noexcept { return a - floor_div(a, b) * b; }
 constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) noexcept { return -floor_div(-a, b); }
 
-struct civil_date {
-  std::int64_t year;
-  int month;
-  int day;
-};
-// Howard Hinnant, "chrono-Compatible Low-Level Date Algorithms", civil_from_days.
-constexpr civil_date civil_from_days(std::int64_t z) noexcept {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2), static_cast<int>(m), static_cast<int>(d)};
-}
 // 0 = Sunday. 1970-01-01 was a Thursday.
 constexpr int weekday_from_days(std::int64_t z) noexcept { return static_cast<int>(floor_mod(z + 4, 7)); }
 

@@ -122,6 +122,24 @@ constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) n
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
+// The proleptic Gregorian date of a day count since 1970-01-01 (same paper, civil_from_days).
+struct civil_date {
+  std::int64_t year;
+  int month;
+  int day;
+};
+constexpr civil_date civil_from_days(std::int64_t z) noexcept {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2), static_cast<int>(m), static_cast<int>(d)};
+}
+
 constexpr std::int64_t max_duration_seconds = 10'000LL * 366 * 86'400;
 
 inline std::string printable(char c) {
@@ -233,16 +251,7 @@ inline std::string format_time(sys_seconds t) {
     sod += 86'400;
     --day;
   }
-  // civil_from_days (Howard Hinnant, same paper as days_from_civil).
-  const std::int64_t z = day + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned dd = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned mm = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t yy = static_cast<std::int64_t>(yoe) + era * 400 + (mm <= 2);
+  const auto [yy, mm, dd] = detail::civil_from_days(day);
   char buf[40];
   const auto hh = static_cast<int>(sod / 3600), mi = static_cast<int>(sod / 60 % 60),
              ss = static_cast<int>(sod % 60);
