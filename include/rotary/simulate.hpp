@@ -22,6 +22,8 @@
 //
 // A lapse is the first instant before the horizon's end at which the token the client holds is
 // unusable and it has no successor: a run at the very instant the token dies is too late.
+// Invariants are checked at every rotation (detail::check_invariants); a violation throws
+// std::logic_error.
 #pragma once
 
 #include <rotary/detail/random.hpp>
@@ -35,6 +37,8 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -206,6 +210,18 @@ void for_each_attempt(const simulation_plan& plan, std::size_t j, F&& f) {
   }
 }
 
+// The engine's invariants, checked at every rotation: the parent was usable, the child
+// inherits the period and the hard expiry, and it is made now (or, replayed, at the first
+// rotation). A violation is a bug in rotary, never a property of the scenario.
+inline void check_invariants(const simulation_plan& plan, const token_state& parent, const rotation& r,
+                             sys_seconds at) {
+  const bool ok = plan.policy.usable(parent, at) && r.child.rotation_period == parent.rotation_period &&
+                  r.child.expires_at == parent.expires_at && !r.child.rotated_at &&
+                  r.child.created_at == (r.replayed ? *parent.rotated_at : at) &&
+                  r.parent.rotated_at.has_value();
+  if (!ok) throw std::logic_error("rotary: simulation invariant violated at " + format_time(at));
+}
+
 inline bool due(const simulation_plan& plan, sys_seconds fire, sys_seconds deadline) {
   if (plan.strategy.kind == job_strategy::always) return true;
   return fire + plan.clock_skew >= deadline - plan.strategy.margin;
@@ -274,20 +290,22 @@ run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_ev
         emit(at, sim_event::refused, r.error().code());
         return false;  // 401/400: retrying cannot help
       }
+      const rotation& rot = *r;
+      detail::check_invariants(plan, server_view, rot, at);
       if (rng && plan.lost_rate > 0 && rng->chance(plan.lost_rate)) {
         ++out.lost_responses;
-        server_view = r->parent;
+        server_view = rot.parent;
         death = detail::death_of(plan, server_view);
         emit(at, sim_event::response_lost, {}, death);
         return true;
       }
-      const sys_seconds parent_death = events ? detail::death_of(plan, r->parent) : sys_seconds{};
-      held = r->child;
-      server_view = r->child;
+      const sys_seconds parent_death = events ? detail::death_of(plan, rot.parent) : sys_seconds{};
+      held = rot.child;
+      server_view = rot.child;
       death = detail::death_of(plan, server_view);
       ++out.rotations;
-      note_gap(r->child.created_at);
-      emit(at, sim_event::rotated, {}, parent_death, r->child.created_at);
+      note_gap(rot.child.created_at);
+      emit(at, sim_event::rotated, {}, parent_death, rot.child.created_at);
       rotated = true;
       return false;
     });
