@@ -59,6 +59,13 @@ int main(int argc, char** argv) {
   } catch (const rotary::cli::usage_error& e) {
     return usage(e.what);
   }
+  // A flag given an empty value (`--period ''`, `--out ''`) is a usage error: the commands read
+  // an empty string as "flag not given", which would silently drop what the user asked for.
+  for (const CLI::App* sub : app.get_subcommands())
+    for (const CLI::Option* opt : sub->get_options())
+      if (opt->nonpositional() && opt->get_type_size_max() > 0 && opt->count() > 0)
+        for (const auto& value : opt->results())
+          if (value.empty()) return usage(opt->get_name() + ": empty value");
   try {
     return chosen ? chosen() : rotary::cli::exit_usage;
   } catch (const rotary::cli::usage_error& e) {
