@@ -52,6 +52,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace rotary {
@@ -165,6 +166,15 @@ class fake_server {
   // The audit log, oldest first; only events with seq > after.
   [[nodiscard]] std::vector<wire::event> events(std::uint64_t after = 0) const;
 
+  // --- one request without a socket ----------------------------------------------------------
+  // Serves a request as if cpp-httplib had read it from a connection: the body limit, routing,
+  // the greenlist (`req.remote_addr`), authentication and the handlers, with the events they
+  // record; an exception becomes the 500 "internal-error" the server sends. Needs no start().
+  // An empty POST needs no Content-Length here. Faults apply as configured: a latency fault
+  // sleeps, and a fault that drops the connection (reset, empty, commit-drop) leaves in `res`
+  // the 500 that would never have arrived, touching no socket. For tests and fuzzing.
+  void handle(const httplib::Request& req, httplib::Response& res);
+
  private:
   struct http_error {
     int status;
@@ -198,6 +208,8 @@ class fake_server {
                                                       const httplib::Request* req);
   bool revoke(std::string_view id, const httplib::Request* req);
   void sleep_for(std::chrono::milliseconds d);
+  // Set while handle() runs on this thread: end_connection() then touches no socket.
+  static inline thread_local bool detached_ = false;
 
   options options_;
   standard_policy policy_;
@@ -266,6 +278,14 @@ class tuned_server : public Base {
   using Base::Base;
   [[nodiscard]] int listening_socket() const { return static_cast<int>(this->svr_sock_); }
 };
+
+// `s` as valid UTF-8: each invalid byte becomes U+FFFD. A request's path and method are bytes
+// (a path may percent-decode to anything, "/%FF"); events and JSON bodies need text.
+inline std::string valid_utf8(std::string s) {
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return s;
+  const auto quoted = nlohmann::json(std::move(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json::parse(quoted).get<std::string>();
+}
 
 inline std::string json_parse_message(const std::exception& e) {
   std::string what = e.what();
@@ -651,6 +671,8 @@ inline std::vector<wire::event> fake_server::events(std::uint64_t after) const {
 
 inline void fake_server::record(wire::event e, sys_seconds at) {
   e.at = at;
+  e.method = detail::valid_utf8(std::move(e.method));
+  e.path = detail::valid_utf8(std::move(e.path));
   {
     std::lock_guard lock(events_mutex_);
     e.seq = next_seq_++;
@@ -674,14 +696,32 @@ inline void fake_server::sleep_for(std::chrono::milliseconds d) {
 
 inline void fake_server::reply(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Replace, not throw: an error message may quote a request's bytes ("no such path: /\xff").
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
 }
 
 inline void fake_server::reply_error(httplib::Response& res, const http_error& e) {
   reply(res, e.status, wire::error_body{e.code, e.message});
 }
 
+inline void fake_server::handle(const httplib::Request& req, httplib::Response& res) {
+  struct detach {
+    bool was = std::exchange(detached_, true);
+    ~detach() { detached_ = was; }
+  } guard;
+  try {
+    serve(req, res);
+  } catch (const std::exception& e) {
+    res = httplib::Response{};
+    reply_error(res, {500, "internal-error", e.what()});
+    record(
+        {.kind = "request", .method = req.method, .path = req.path, .status = 500, .error = "internal-error"},
+        now());
+  }
+}
+
 inline void fake_server::end_connection(const httplib::Request& req, bool reset) const {
+  if (detached_) return;  // handle(): there is no connection
   int fd = -1;
   if (req.ssl != nullptr)
     fd = SSL_get_fd(req.ssl);
@@ -718,7 +758,7 @@ T fake_server::parse_body(const httplib::Request& req) {
   if (first != std::string::npos) {
     try {
       j = nlohmann::json::parse(req.body);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
       throw http_error{400, "malformed-json", "request body is not JSON: " + detail::json_parse_message(e)};
     }
   }

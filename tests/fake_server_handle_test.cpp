@@ -1,0 +1,109 @@
+// Tests of fake_server::handle(): one request served without a socket (no start()).
+#define BOOST_TEST_MODULE fake_server_handle
+#include <boost/test/unit_test.hpp>
+
+#include "print.hpp"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <rotary/fake_server.hpp>
+#include <rotary/json.hpp>
+
+#include <chrono>
+#include <string>
+
+using namespace std::chrono_literals;
+namespace wire = rotary::wire;
+
+namespace {
+
+struct fixture {
+  rotary::manual_clock clock{rotary::from_unix(1'798'761'600)};  // 2027-01-01T00:00:00Z
+  rotary::fake_server server{make_options(clock)};
+
+  static rotary::fake_server_options make_options(rotary::manual_clock& c) {
+    rotary::fake_server_options o;
+    o.clock = c;
+    o.admin_key = "admin-key";
+    return o;
+  }
+
+  httplib::Response call(const std::string& method, const std::string& path, const std::string& authorization = {},
+                         const std::string& body = {}) {
+    httplib::Request req;
+    req.method = method;
+    req.path = path;
+    req.remote_addr = "127.0.0.1";
+    if (!authorization.empty()) req.headers.emplace("Authorization", authorization);
+    req.body = body;
+    httplib::Response res;
+    server.handle(req, res);
+    return res;
+  }
+};
+
+std::string error_code(const httplib::Response& res) { return nlohmann::json::parse(res.body).at("error"); }
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(rotates_an_empty_post_without_a_socket, fixture) {
+  const auto token = server.create_token(3600min, clock.now() + std::chrono::days{365}).value();
+  const auto res = call("POST", "/api/index/v1/rotatetoken", "Bearer " + token.raw_secret);
+  BOOST_TEST(res.status == 200);
+  const auto r = nlohmann::json::parse(res.body).get<wire::rotate_response>();
+  BOOST_TEST(r.created_at == clock.now());
+  BOOST_TEST(r.rotation_period == 3600min);
+  BOOST_TEST(server.token_count() == 2u);
+  BOOST_TEST(!server.running());
+  // The child works, the parent is in its buffer, a second rotation of the parent is refused.
+  BOOST_TEST(call("GET", "/api/index/v1/check", "bearer " + r.raw_secret).status == 200);
+  BOOST_TEST(call("GET", "/api/index/v1/check", "Basic " + token.raw_secret).status == 200);
+  const auto again = call("POST", "/api/index/v1/rotatetoken", "Bearer " + token.raw_secret);
+  BOOST_TEST(again.status == 401);
+  BOOST_TEST(error_code(again) == "already-rotated");
+}
+
+BOOST_FIXTURE_TEST_CASE(authorization_and_routing_errors, fixture) {
+  BOOST_TEST(error_code(call("POST", "/api/index/v1/rotatetoken")) == "missing-credentials");
+  BOOST_TEST(error_code(call("POST", "/api/index/v1/rotatetoken", "Bearer")) == "malformed-credentials");
+  BOOST_TEST(error_code(call("POST", "/api/index/v1/rotatetoken", "Token abc")) == "malformed-credentials");
+  BOOST_TEST(error_code(call("POST", "/api/index/v1/rotatetoken", "Bearer nope")) == "unknown-token");
+  BOOST_TEST(call("GET", "/api/index/v1/rotatetoken", "Bearer nope").status == 405);
+  BOOST_TEST(call("GET", "/elsewhere").status == 404);
+  BOOST_TEST(error_code(call("GET", "/admin/v1/tokens", "Basic admin-key")) == "admin-unauthorized");
+  BOOST_TEST(call("GET", "/admin/v1/tokens", "Bearer admin-key").status == 200);
+}
+
+BOOST_FIXTURE_TEST_CASE(admin_bodies_and_clock, fixture) {
+  const auto created =
+      call("POST", "/admin/v1/tokens", "Bearer admin-key", R"({"rotationPeriodMinutes": 3600, "expiresAt": 1830297600})");
+  BOOST_TEST(created.status == 201);
+  BOOST_TEST(call("POST", "/admin/v1/clock", "Bearer admin-key", R"({"advanceSeconds": 600})").status == 200);
+  BOOST_TEST(clock.now() == rotary::from_unix(1'798'762'200));
+  BOOST_TEST(error_code(call("POST", "/admin/v1/tokens", "Bearer admin-key", "{")) == "malformed-json");
+  BOOST_TEST(error_code(call("POST", "/admin/v1/tokens", "Bearer admin-key", "[]")) == "invalid-request");
+}
+
+BOOST_FIXTURE_TEST_CASE(connection_faults_touch_no_socket, fixture) {
+  const auto token = server.create_token(3600min, clock.now() + std::chrono::days{365}).value();
+  wire::fault_config faults;
+  faults.faults.push_back(wire::fault{.kind = wire::fault_kind::commit_drop});
+  server.set_faults(faults);
+  // The rotation commits; the 500 in the response is what would never have arrived.
+  const auto res = call("POST", "/api/index/v1/rotatetoken", "Bearer " + token.raw_secret);
+  BOOST_TEST(res.status == 500);
+  BOOST_TEST(server.token_count() == 2u);
+  const auto events = server.events();
+  BOOST_TEST(events.back().kind == "rotation");
+  BOOST_TEST(events.back().status == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(records_events_like_the_server, fixture) {
+  (void)call("GET", "/nothing");
+  const auto events = server.events();
+  BOOST_REQUIRE(!events.empty());
+  BOOST_TEST(events.back().kind == "request");
+  BOOST_TEST(events.back().status == 404);
+  BOOST_TEST(events.back().path == "/nothing");
+}
