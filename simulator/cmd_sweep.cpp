@@ -107,7 +107,7 @@ int run(CLI::App& app, const options& o) {
       }
       for (std::size_t i = 0; i < docs.size(); ++i) points.push_back({{}, docs[i].get<scenario>()});
     } catch (const nlohmann::json::parse_error& e) {
-      throw cli::usage_error{"--scenarios " + o.scenarios + ": not JSON: " + e.what()};
+      throw cli::usage_error{"--scenarios " + o.scenarios + ": not JSON: " + detail::json_parse_message(e)};
     } catch (const json_error& e) {
       throw cli::usage_error{"--scenarios " + o.scenarios + " (scenario " +
                              std::to_string(points.size() + 1) + "): " + e.what()};
@@ -153,6 +153,8 @@ int run(CLI::App& app, const options& o) {
       points.push_back(std::move(p));
     }
   }
+
+  if (points.empty()) throw cli::usage_error{"--scenarios " + o.scenarios + ": no scenarios in the file"};
 
   // This shard's points: every N-th, starting at K (1-based), by index.
   std::vector<std::size_t> mine;

@@ -135,7 +135,7 @@ struct scenario_flags {
       try {
         s = nlohmann::json::parse(read_file("--scenario", file)).get<scenario>();
       } catch (const nlohmann::json::parse_error& e) {
-        throw usage_error{"--scenario " + file + ": not JSON: " + e.what()};
+        throw usage_error{"--scenario " + file + ": not JSON: " + detail::json_parse_message(e)};
       } catch (const json_error& e) {
         throw usage_error{"--scenario " + file + ": " + e.what()};
       }
@@ -175,7 +175,11 @@ struct scenario_flags {
     }
     if (!period.empty()) s.rotation_period = minutes_flag("--period", period);
     if (!buffer.empty()) s.buffer = duration_flag("--buffer", buffer, bare_number::in_minutes);
-    if (!created.empty()) s.created_at = time_flag("--created", created);
+    if (!created.empty()) {
+      s.created_at = time_flag("--created", created);
+      // The built-in example's token expires a year after its creation, wherever it is moved.
+      if (file.empty() && expires.empty()) s.expires_at = *s.created_at + days{365};
+    }
     if (!expires.empty()) s.expires_at = time_flag("--expires", expires);
     if (!from.empty()) s.from = time_flag("--from", from);
     if (!until.empty() && !horizon.empty())

@@ -83,6 +83,14 @@ BOOST_AUTO_TEST_CASE(svg_and_scenario_files_are_written_and_read_back) {
   std::remove(scenario.c_str());
 }
 
+BOOST_AUTO_TEST_CASE(created_alone_moves_the_example_token_with_its_year_of_life) {
+  const auto r = run_rotary({"check", "--created", "2101-03-01T00:00:00Z", "--json"});
+  BOOST_TEST(r.exit == 0, r.err);
+  const auto j = json::parse(r.out);
+  BOOST_TEST(j["hardExpiry"]["at"] == "2102-03-01T00:00:00Z");
+  BOOST_TEST(j["horizon"]["from"] == "2101-03-01T00:00:00Z");
+}
+
 BOOST_AUTO_TEST_CASE(outages_consumers_and_strategy_flags_reach_the_report) {
   const auto r =
       run_rotary({"check", "--every", "8h", "--period", "1440", "--outage", "2027-01-03T07:00:00Z/10h",

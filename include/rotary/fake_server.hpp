@@ -283,14 +283,9 @@ class tuned_server : public Base {
 // (a path may percent-decode to anything, "/%FF"); events and JSON bodies need text.
 inline std::string valid_utf8(std::string s) {
   if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return s;
-  const auto quoted = nlohmann::json(std::move(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const auto quoted =
+      nlohmann::json(std::move(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return nlohmann::json::parse(quoted).get<std::string>();
-}
-
-inline std::string json_parse_message(const std::exception& e) {
-  std::string what = e.what();
-  if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-  return what;
 }
 
 }  // namespace detail

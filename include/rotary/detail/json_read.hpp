@@ -82,6 +82,14 @@ inline std::int64_t json_integer(const nlohmann::json& v, std::string_view field
   return i;
 }
 
+// nlohmann's message without its "[json.exception.parse_error.101] " prefix.
+inline std::string json_parse_message(const std::exception& e) {
+  std::string what = e.what();
+  if (what.rfind("[json.exception.", 0) == 0)
+    if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+  return what;
+}
+
 // Unix seconds up to 9999-12-31T23:59:59Z.
 inline constexpr std::int64_t max_unix_seconds = 253'402'300'799;
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <rotary/detail/json_read.hpp>
 #include <rotary/detail/json_rules.hpp>
 #include <rotary/detail/server_crypto.hpp>
 #include <rotary/detail/server_table.hpp>
@@ -80,9 +81,7 @@ inline server_snapshot state_from_text(const std::string& text) {
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
-    std::string what = e.what();
-    if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    throw state_file_error("not JSON (" + what + ")");
+    throw state_file_error("not JSON (" + json_parse_message(e) + ")");
   }
   if (!j.is_object() || !j.contains("format") || j["format"] != state_format)
     throw state_file_error(
