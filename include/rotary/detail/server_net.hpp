@@ -106,7 +106,7 @@ inline std::optional<cidr> parse_cidr(std::string_view text, std::string& error)
   int bits = c.prefix;
   for (std::size_t i = 0; i < 16; ++i, bits -= 8)
     c.network[i] = bits >= 8   ? (*ip)[i]
-                   : bits <= 0 ? 0
+                   : bits <= 0 ? static_cast<unsigned char>(0)
                                : static_cast<unsigned char>((*ip)[i] & (0xff << (8 - bits)));
   return c;
 }
