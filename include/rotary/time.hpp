@@ -216,7 +216,7 @@ inline parse_result<sys_seconds> parse_time(std::string_view text) {
       if (!in.digits(2, oh)) return error_at(in.column(), "expected a two-digit offset hour (like +05:30)");
       if (oh > 23)
         return error_at(oh_col, "offset hour " + std::to_string(oh) + " is out of range (00-23)", 2);
-      if (in.eat(':')) {
+      if (in.eat(':')) {  // NOLINT(bugprone-branch-clone): +hh:mm and +hhmm read minutes alike
         if (!in.digits(2, om))
           return error_at(in.column(), "expected two-digit offset minutes (like +05:30)");
       } else if (!in.done()) {
