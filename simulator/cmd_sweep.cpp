@@ -106,7 +106,7 @@ int run(CLI::App& app, const options& o) {
         }
       }
       for (std::size_t i = 0; i < docs.size(); ++i) points.push_back({{}, docs[i].get<scenario>()});
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
       throw cli::usage_error{"--scenarios " + o.scenarios + ": not JSON: " + detail::json_parse_message(e)};
     } catch (const json_error& e) {
       throw cli::usage_error{"--scenarios " + o.scenarios + " (scenario " +

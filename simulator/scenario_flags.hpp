@@ -134,7 +134,7 @@ struct scenario_flags {
     if (!file.empty()) {
       try {
         s = nlohmann::json::parse(read_file("--scenario", file)).get<scenario>();
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
         throw usage_error{"--scenario " + file + ": not JSON: " + detail::json_parse_message(e)};
       } catch (const json_error& e) {
         throw usage_error{"--scenario " + file + ": " + e.what()};
