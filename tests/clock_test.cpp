@@ -29,9 +29,9 @@ BOOST_AUTO_TEST_CASE(manual_clock_moves_only_when_told) {
 
 BOOST_AUTO_TEST_CASE(manual_clock_wakes_a_waiter_when_advanced_past_its_deadline) {
   manual_clock c{t0};
-  std::atomic<bool> woke{false};
-  std::jthread waiter([&] {
-    BOOST_TEST(c.wait_until(t0 + 1h));
+  std::atomic<bool> woke{false}, reached{false};
+  std::jthread waiter([&] {  // Boost.Test assertions are not thread-safe: checked after join
+    reached = c.wait_until(t0 + 1h);
     woke = true;
   });
   while (c.waiting() == 0) std::this_thread::yield();
@@ -41,6 +41,7 @@ BOOST_AUTO_TEST_CASE(manual_clock_wakes_a_waiter_when_advanced_past_its_deadline
   c.advance(1min);
   waiter.join();
   BOOST_TEST(woke.load());
+  BOOST_TEST(reached.load());
   BOOST_TEST(c.waiting() == 0);
 }
 
@@ -105,9 +106,9 @@ BOOST_AUTO_TEST_CASE(warp_clock_waiter_wakes_at_the_warped_deadline) {
 
 BOOST_AUTO_TEST_CASE(frozen_warp_clock_waiter_wakes_when_advanced) {
   warp_clock c{t0, 0.0};
-  std::atomic<bool> woke{false};
-  std::jthread waiter([&] {
-    BOOST_TEST(c.wait_until(t0 + 10min));
+  std::atomic<bool> woke{false}, reached{false};
+  std::jthread waiter([&] {  // Boost.Test assertions are not thread-safe: checked after join
+    reached = c.wait_until(t0 + 10min);
     woke = true;
   });
   std::this_thread::sleep_for(20ms);
@@ -115,6 +116,7 @@ BOOST_AUTO_TEST_CASE(frozen_warp_clock_waiter_wakes_when_advanced) {
   c.advance(10min);
   waiter.join();
   BOOST_TEST(woke.load());
+  BOOST_TEST(reached.load());
 }
 
 BOOST_AUTO_TEST_CASE(clock_ref_forwards_to_the_clock_it_refers_to) {
