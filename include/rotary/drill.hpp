@@ -324,7 +324,7 @@ inline drill_result run_drill(const simulation_plan& plan, const drill_options& 
     bool primed = false;
   };
   std::vector<reader> readers;
-  readers.reserve(static_cast<std::size_t>(options.consumers.count));
+  readers.reserve(static_cast<std::size_t>(std::max(0, options.consumers.count)));
   for (int c = 0; c < options.consumers.count; ++c)
     readers.push_back(
         {plan.from + options.consumers.reload * c / options.consumers.count, token->raw_secret});
