@@ -23,7 +23,8 @@ int main() {
   std::cout << "lapse probability with 1% failures: " << *risky.lapse_probability << " ("
             << risky.probability_method << ")\n";
 
-  const auto advice = rotary::advise({.rotation_period = 1440min, .tolerate = 2, .tz = "Europe/Berlin"}).value();
+  const auto advice =
+      rotary::advise({.rotation_period = 1440min, .tolerate = 2, .tz = "Europe/Berlin"}).value();
   std::cout << "advised: " << advice.chosen->expression << ", " << advice.chosen->rotations_per_year
             << " rotations a year\n";
 }

@@ -60,7 +60,8 @@ answer raw_request(int port, const std::string& method, const std::string& targe
                    const std::optional<std::string>& authorization, const std::optional<std::string>& body) {
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   if (authorization) request += "Authorization: " + *authorization + "\r\n";
-  if (body) request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body->size()) + "\r\n";
+  if (body)
+    request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body->size()) + "\r\n";
   request += "\r\n";
   if (body) request += *body;
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -101,8 +102,8 @@ struct fixture {
   temp_dir dir;
   fs::path state = dir.path / "state.json";
   rotary::manual_clock clock{rotary::parse_time("2027-01-01T00:00:00Z").value()};
-  rotary::fake_server server{{.clock = clock, .min_period = std::chrono::minutes{1}, .admin_key = "k",
-                              .state_file = state}};
+  rotary::fake_server server{
+      {.clock = clock, .min_period = std::chrono::minutes{1}, .admin_key = "k", .state_file = state}};
   int port = 0;
   fixture() {
     server.start();
@@ -113,61 +114,213 @@ struct fixture {
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(every_endpoint_answers_bad_input_exactly_and_changes_nothing, fixture) {
-  const auto token = server.create_token(std::chrono::minutes{60}, clock.now() + std::chrono::days{365}).value();
+  const auto token =
+      server.create_token(std::chrono::minutes{60}, clock.now() + std::chrono::days{365}).value();
   const std::vector<http_case> cases = {
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string(""), 400, "{\"error\":\"expiry-required\",\"message\":\"expiresAt is required\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("") + std::string(1000000, 'x') + "", 413, "{\"error\":\"body-too-large\",\"message\":\"the request body is larger than 16384 bytes\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), binary_bytes(), 400, "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column 1: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": \"\xff\"}"), 400, "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column 45: syntax error while parsing value - invalid string: ill-formed UTF-8 byte; last read: '\\\"\xef\xbf\xbd'\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("{\"rotationPeriodMinutes\": \"60\", \"expiresAt\": 1830297600}"), 400, "{\"error\":\"invalid-request\",\"message\":\"rotationPeriodMinutes: expected minutes (an integer), got a string\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("{\"rotationPeriodMinutes\": -60, \"expiresAt\": 1830297600}"), 400, "{\"error\":\"invalid-request\",\"message\":\"rotationPeriodMinutes: expected minutes between 1 and 100000000, got -60\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("{\"rotationPeriodMinutes\": 99999999999999999999, \"expiresAt\": 1830297600}"), 400, "{\"error\":\"invalid-request\",\"message\":\"rotationPeriodMinutes: expected minutes (an integer), got a fractional number\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": -1}"), 400, "{\"error\":\"invalid-request\",\"message\":\"expiresAt: expected Unix seconds between 0 and 253402300799, got -1\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": 99999999999999999999}"), 400, "{\"error\":\"invalid-request\",\"message\":\"expiresAt: expected Unix seconds (an integer), got a fractional number\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": 253402300800}"), 400, "{\"error\":\"invalid-request\",\"message\":\"expiresAt: expected Unix seconds (at most 253402300799), got 253402300800\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("[]"), 400, "{\"error\":\"invalid-request\",\"message\":\"request body: expected a JSON object, got an array\"}", true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"advanceSeconds\": -1}"), 400, "{\"error\":\"invalid-request\",\"message\":\"advanceSeconds: expected seconds between 0 and 253402300799, got -1\"}", true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"advanceSeconds\": 99999999999999999999}"), 400, "{\"error\":\"invalid-request\",\"message\":\"advanceSeconds: expected seconds (an integer), got a fractional number\"}", true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"advanceSeconds\": \"60\"}"), 400, "{\"error\":\"invalid-request\",\"message\":\"advanceSeconds: expected seconds (an integer), got a string\"}", true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"set\": -1}"), 400, "{\"error\":\"invalid-request\",\"message\":\"set: expected Unix seconds between 0 and 253402300799, got -1\"}", true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"warp\": -1}"), 400, "{\"error\":\"invalid-request\",\"message\":\"warp: expected a number between 0.0 and 1000000000.0, got -1\"}", true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"warp\": 1e400}"), 400, "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: number overflow parsing '1e400'\"}", true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"warp\": \"fast\"}"), 400, "{\"error\":\"invalid-request\",\"message\":\"warp: expected a number, got a string\"}", true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("\xff"), 400, "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column 1: syntax error while parsing value - invalid literal; last read: '\xef\xbf\xbd'\"}", true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": [{\"kind\": \"status\", \"probability\": 2}]}"), 400, "{\"error\":\"invalid-request\",\"message\":\"faults[0].probability: expected a number between 0.0 and 1.0, got 2\"}", true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": [{\"kind\": \"latency\", \"latencyMs\": -5}]}"), 400, "{\"error\":\"invalid-request\",\"message\":\"faults[0].latencyMs: expected milliseconds between 0 and 60000, got -5\"}", true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": [{\"kind\": \"status\", \"status\": 99999999999999999999}]}"), 400, "{\"error\":\"invalid-request\",\"message\":\"faults[0].status: expected an HTTP status (an integer), got a fractional number\"}", true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": \"none\"}"), 400, "{\"error\":\"invalid-request\",\"message\":\"faults: expected an array, got a string\"}", true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": [], \"seed\": -1}"), 400, "{\"error\":\"invalid-request\",\"message\":\"seed: expected a non-negative integer, got a number\"}", true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": [{\"kind\": \"\xff\"}]}"), 400, "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column 23: syntax error while parsing value - invalid string: ill-formed UTF-8 byte; last read: '\\\"\xef\xbf\xbd'\"}", true},
-      {"GET", "/admin/v1/events?after=-1", std::string("Bearer k"), std::nullopt, 400, "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got \\\"-1\\\"\"}", true},
-      {"GET", "/admin/v1/events?after=99999999999999999999", std::string("Bearer k"), std::nullopt, 400, "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got \\\"99999999999999999999\\\"\"}", true},
-      {"GET", "/admin/v1/events?after=", std::string("Bearer k"), std::nullopt, 400, "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got \\\"\\\"\"}", true},
-      {"GET", "/admin/v1/events?after=%FF", std::string("Bearer k"), std::nullopt, 400, "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got \\\"\xef\xbf\xbd\\\"\"}", true},
-      {"GET", "/admin/v1/tokens/tok_99999999999999999999", std::string("Bearer k"), std::nullopt, 404, "{\"error\":\"unknown-token-id\",\"message\":\"no token with id \\\"tok_99999999999999999999\\\"\"}", true},
-      {"GET", "/admin/v1/tokens/tok_-1", std::string("Bearer k"), std::nullopt, 404, "{\"error\":\"unknown-token-id\",\"message\":\"no token with id \\\"tok_-1\\\"\"}", true},
-      {"GET", "/admin/v1/tokens/%FF", std::string("Bearer k"), std::nullopt, 404, "{\"error\":\"unknown-token-id\",\"message\":\"no token with id \\\"\xef\xbf\xbd\\\"\"}", true},
-      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer \xff\xfe"), std::nullopt, 401, "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
-      {"GET", "/api/index/v1/projects", std::string("Bearer \xff\xfe"), std::nullopt, 401, "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
-      {"GET", "/admin/v1/tokens", std::string("Bearer \xff\xfe"), std::nullopt, 401, "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not \\\"Bearer <admin key>\\\"\"}", true},
-      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer ") + std::string(1000000, 'a') + "", std::nullopt, 400, "{\"error\":\"bad-request\",\"message\":\"the request could not be parsed\"}", true},
-      {"GET", "/api/index/v1/projects", std::string("Bearer ") + std::string(1000000, 'a') + "", std::nullopt, 400, "{\"error\":\"bad-request\",\"message\":\"the request could not be parsed\"}", true},
-      {"GET", "/admin/v1/tokens", std::string("Bearer ") + std::string(1000000, 'a') + "", std::nullopt, 400, "{\"error\":\"bad-request\",\"message\":\"the request could not be parsed\"}", true},
-      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer ") + std::string(8000, 'a') + "", std::nullopt, 401, "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
-      {"GET", "/api/index/v1/projects", std::string("Bearer ") + std::string(8000, 'a') + "", std::nullopt, 401, "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
-      {"GET", "/admin/v1/tokens", std::string("Bearer ") + std::string(8000, 'a') + "", std::nullopt, 401, "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not \\\"Bearer <admin key>\\\"\"}", true},
-      {"POST", "/api/index/v1/rotatetoken", std::string("\xff"), std::nullopt, 401, "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer <token>\\\" or \\\"Basic <token>\\\"\"}", true},
-      {"GET", "/api/index/v1/projects", std::string("\xff"), std::nullopt, 401, "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer <token>\\\" or \\\"Basic <token>\\\"\"}", true},
-      {"GET", "/admin/v1/tokens", std::string("\xff"), std::nullopt, 401, "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not \\\"Bearer <admin key>\\\"\"}", true},
-      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer"), std::nullopt, 401, "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer <token>\\\" or \\\"Basic <token>\\\"\"}", true},
-      {"GET", "/api/index/v1/projects", std::string("Bearer"), std::nullopt, 401, "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer <token>\\\" or \\\"Basic <token>\\\"\"}", true},
-      {"GET", "/admin/v1/tokens", std::string("Bearer"), std::nullopt, 401, "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not \\\"Bearer <admin key>\\\"\"}", true},
-      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer a\x01" "b"), std::nullopt, 401, "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer <token>\\\" or \\\"Basic <token>\\\"\"}", true},
-      {"GET", "/api/index/v1/projects", std::string("Bearer a\x01" "b"), std::nullopt, 401, "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer <token>\\\" or \\\"Basic <token>\\\"\"}", true},
-      {"GET", "/admin/v1/tokens", std::string("Bearer a\x01" "b"), std::nullopt, 401, "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not \\\"Bearer <admin key>\\\"\"}", true},
-      {"POST", "/api/index/v1/rotatetoken", std::string("Basic 99999999999999999999"), std::nullopt, 401, "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
-      {"GET", "/api/index/v1/projects", std::string("Basic 99999999999999999999"), std::nullopt, 401, "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
-      {"GET", "/admin/v1/tokens", std::string("Basic 99999999999999999999"), std::nullopt, 401, "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not \\\"Bearer <admin key>\\\"\"}", true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string(""), 400,
+       "{\"error\":\"expiry-required\",\"message\":\"expiresAt is required\"}", true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("") + std::string(1000000, 'x') + "",
+       413, "{\"error\":\"body-too-large\",\"message\":\"the request body is larger than 16384 bytes\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"), binary_bytes(), 400,
+       "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
+       "1: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+       std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": \"\xff\"}"), 400,
+       "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
+       "45: syntax error while parsing value - invalid string: ill-formed UTF-8 byte; last read: "
+       "'\\\"\xef\xbf\xbd'\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+       std::string("{\"rotationPeriodMinutes\": \"60\", \"expiresAt\": 1830297600}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"rotationPeriodMinutes: expected minutes (an integer), "
+       "got a string\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+       std::string("{\"rotationPeriodMinutes\": -60, \"expiresAt\": 1830297600}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"rotationPeriodMinutes: expected minutes between 1 and "
+       "100000000, got -60\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+       std::string("{\"rotationPeriodMinutes\": 99999999999999999999, \"expiresAt\": 1830297600}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"rotationPeriodMinutes: expected minutes (an integer), "
+       "got a fractional number\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+       std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": -1}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"expiresAt: expected Unix seconds between 0 and "
+       "253402300799, got -1\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+       std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": 99999999999999999999}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"expiresAt: expected Unix seconds (an integer), got a "
+       "fractional number\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+       std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": 253402300800}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"expiresAt: expected Unix seconds (at most "
+       "253402300799), got 253402300800\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("[]"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"request body: expected a JSON object, got an array\"}",
+       true},
+      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"advanceSeconds\": -1}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"advanceSeconds: expected seconds between 0 and "
+       "253402300799, got -1\"}",
+       true},
+      {"POST", "/admin/v1/clock", std::string("Bearer k"),
+       std::string("{\"advanceSeconds\": 99999999999999999999}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"advanceSeconds: expected seconds (an integer), got a "
+       "fractional number\"}",
+       true},
+      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"advanceSeconds\": \"60\"}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"advanceSeconds: expected seconds (an integer), got a "
+       "string\"}",
+       true},
+      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"set\": -1}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"set: expected Unix seconds between 0 and 253402300799, "
+       "got -1\"}",
+       true},
+      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"warp\": -1}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"warp: expected a number between 0.0 and 1000000000.0, "
+       "got -1\"}",
+       true},
+      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"warp\": 1e400}"), 400,
+       "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: number overflow parsing "
+       "'1e400'\"}",
+       true},
+      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"warp\": \"fast\"}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"warp: expected a number, got a string\"}", true},
+      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("\xff"), 400,
+       "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
+       "1: syntax error while parsing value - invalid literal; last read: '\xef\xbf\xbd'\"}",
+       true},
+      {"PUT", "/admin/v1/faults", std::string("Bearer k"),
+       std::string("{\"faults\": [{\"kind\": \"status\", \"probability\": 2}]}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"faults[0].probability: expected a number between 0.0 "
+       "and 1.0, got 2\"}",
+       true},
+      {"PUT", "/admin/v1/faults", std::string("Bearer k"),
+       std::string("{\"faults\": [{\"kind\": \"latency\", \"latencyMs\": -5}]}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"faults[0].latencyMs: expected milliseconds between 0 "
+       "and 60000, got -5\"}",
+       true},
+      {"PUT", "/admin/v1/faults", std::string("Bearer k"),
+       std::string("{\"faults\": [{\"kind\": \"status\", \"status\": 99999999999999999999}]}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"faults[0].status: expected an HTTP status (an integer), "
+       "got a fractional number\"}",
+       true},
+      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": \"none\"}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"faults: expected an array, got a string\"}", true},
+      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": [], \"seed\": -1}"), 400,
+       "{\"error\":\"invalid-request\",\"message\":\"seed: expected a non-negative integer, got a number\"}",
+       true},
+      {"PUT", "/admin/v1/faults", std::string("Bearer k"),
+       std::string("{\"faults\": [{\"kind\": \"\xff\"}]}"), 400,
+       "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
+       "23: syntax error while parsing value - invalid string: ill-formed UTF-8 byte; last read: "
+       "'\\\"\xef\xbf\xbd'\"}",
+       true},
+      {"GET", "/admin/v1/events?after=-1", std::string("Bearer k"), std::nullopt, 400,
+       "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got "
+       "\\\"-1\\\"\"}",
+       true},
+      {"GET", "/admin/v1/events?after=99999999999999999999", std::string("Bearer k"), std::nullopt, 400,
+       "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got "
+       "\\\"99999999999999999999\\\"\"}",
+       true},
+      {"GET", "/admin/v1/events?after=", std::string("Bearer k"), std::nullopt, 400,
+       "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got "
+       "\\\"\\\"\"}",
+       true},
+      {"GET", "/admin/v1/events?after=%FF", std::string("Bearer k"), std::nullopt, 400,
+       "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got "
+       "\\\"\xef\xbf\xbd\\\"\"}",
+       true},
+      {"GET", "/admin/v1/tokens/tok_99999999999999999999", std::string("Bearer k"), std::nullopt, 404,
+       "{\"error\":\"unknown-token-id\",\"message\":\"no token with id \\\"tok_99999999999999999999\\\"\"}",
+       true},
+      {"GET", "/admin/v1/tokens/tok_-1", std::string("Bearer k"), std::nullopt, 404,
+       "{\"error\":\"unknown-token-id\",\"message\":\"no token with id \\\"tok_-1\\\"\"}", true},
+      {"GET", "/admin/v1/tokens/%FF", std::string("Bearer k"), std::nullopt, 404,
+       "{\"error\":\"unknown-token-id\",\"message\":\"no token with id \\\"\xef\xbf\xbd\\\"\"}", true},
+      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer \xff\xfe"), std::nullopt, 401,
+       "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
+      {"GET", "/api/index/v1/projects", std::string("Bearer \xff\xfe"), std::nullopt, 401,
+       "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
+      {"GET", "/admin/v1/tokens", std::string("Bearer \xff\xfe"), std::nullopt, 401,
+       "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not "
+       "\\\"Bearer <admin key>\\\"\"}",
+       true},
+      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer ") + std::string(1000000, 'a') + "",
+       std::nullopt, 400, "{\"error\":\"bad-request\",\"message\":\"the request could not be parsed\"}",
+       true},
+      {"GET", "/api/index/v1/projects", std::string("Bearer ") + std::string(1000000, 'a') + "", std::nullopt,
+       400, "{\"error\":\"bad-request\",\"message\":\"the request could not be parsed\"}", true},
+      {"GET", "/admin/v1/tokens", std::string("Bearer ") + std::string(1000000, 'a') + "", std::nullopt, 400,
+       "{\"error\":\"bad-request\",\"message\":\"the request could not be parsed\"}", true},
+      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer ") + std::string(8000, 'a') + "",
+       std::nullopt, 401, "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
+      {"GET", "/api/index/v1/projects", std::string("Bearer ") + std::string(8000, 'a') + "", std::nullopt,
+       401, "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
+      {"GET", "/admin/v1/tokens", std::string("Bearer ") + std::string(8000, 'a') + "", std::nullopt, 401,
+       "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not "
+       "\\\"Bearer <admin key>\\\"\"}",
+       true},
+      {"POST", "/api/index/v1/rotatetoken", std::string("\xff"), std::nullopt, 401,
+       "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer "
+       "<token>\\\" or \\\"Basic <token>\\\"\"}",
+       true},
+      {"GET", "/api/index/v1/projects", std::string("\xff"), std::nullopt, 401,
+       "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer "
+       "<token>\\\" or \\\"Basic <token>\\\"\"}",
+       true},
+      {"GET", "/admin/v1/tokens", std::string("\xff"), std::nullopt, 401,
+       "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not "
+       "\\\"Bearer <admin key>\\\"\"}",
+       true},
+      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer"), std::nullopt, 401,
+       "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer "
+       "<token>\\\" or \\\"Basic <token>\\\"\"}",
+       true},
+      {"GET", "/api/index/v1/projects", std::string("Bearer"), std::nullopt, 401,
+       "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer "
+       "<token>\\\" or \\\"Basic <token>\\\"\"}",
+       true},
+      {"GET", "/admin/v1/tokens", std::string("Bearer"), std::nullopt, 401,
+       "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not "
+       "\\\"Bearer <admin key>\\\"\"}",
+       true},
+      {"POST", "/api/index/v1/rotatetoken",
+       std::string("Bearer a\x01"
+                   "b"),
+       std::nullopt, 401,
+       "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer "
+       "<token>\\\" or \\\"Basic <token>\\\"\"}",
+       true},
+      {"GET", "/api/index/v1/projects",
+       std::string("Bearer a\x01"
+                   "b"),
+       std::nullopt, 401,
+       "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer "
+       "<token>\\\" or \\\"Basic <token>\\\"\"}",
+       true},
+      {"GET", "/admin/v1/tokens",
+       std::string("Bearer a\x01"
+                   "b"),
+       std::nullopt, 401,
+       "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not "
+       "\\\"Bearer <admin key>\\\"\"}",
+       true},
+      {"POST", "/api/index/v1/rotatetoken", std::string("Basic 99999999999999999999"), std::nullopt, 401,
+       "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
+      {"GET", "/api/index/v1/projects", std::string("Basic 99999999999999999999"), std::nullopt, 401,
+       "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
+      {"GET", "/admin/v1/tokens", std::string("Basic 99999999999999999999"), std::nullopt, 401,
+       "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not "
+       "\\\"Bearer <admin key>\\\"\"}",
+       true},
       // the routes a real client uses, with bodies it should never send: ignored or refused
       {"POST", "/api/index/v1/rotatetoken", std::nullopt, std::string(1'000'000, 'x'), 413,
        "{\"error\":\"body-too-large\",\"message\":\"the request body is larger than 16384 bytes\"}", true},
@@ -177,8 +330,9 @@ BOOST_FIXTURE_TEST_CASE(every_endpoint_answers_bad_input_exactly_and_changes_not
        true},
   };
   for (const auto& c : cases) {
-    BOOST_TEST_CONTEXT(c.method << " " << c.target << " auth " << (c.authorization ? c.authorization->substr(0, 30) : "-")
-                                << " body " << (c.body ? c.body->substr(0, 60) : "-")) {
+    BOOST_TEST_CONTEXT(c.method << " " << c.target << " auth "
+                                << (c.authorization ? c.authorization->substr(0, 30) : "-") << " body "
+                                << (c.body ? c.body->substr(0, 60) : "-")) {
       const auto before = read_file(state);
       const auto tokens_before = server.token_count();
       const auto a = raw_request(port, c.method, c.target, c.authorization, c.body);
@@ -191,7 +345,8 @@ BOOST_FIXTURE_TEST_CASE(every_endpoint_answers_bad_input_exactly_and_changes_not
     }
   }
   // The token made first is untouched by all of it: it still rotates, once.
-  const auto ok = raw_request(port, "POST", "/api/index/v1/rotatetoken", "Bearer " + token.raw_secret, std::nullopt);
+  const auto ok =
+      raw_request(port, "POST", "/api/index/v1/rotatetoken", "Bearer " + token.raw_secret, std::nullopt);
   BOOST_TEST(ok.status == 200);
   BOOST_TEST(server.token_count() == 2U);
 }

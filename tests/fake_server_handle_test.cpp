@@ -29,8 +29,8 @@ struct fixture {
     return o;
   }
 
-  httplib::Response call(const std::string& method, const std::string& path, const std::string& authorization = {},
-                         const std::string& body = {}) {
+  httplib::Response call(const std::string& method, const std::string& path,
+                         const std::string& authorization = {}, const std::string& body = {}) {
     httplib::Request req;
     req.method = method;
     req.path = path;
@@ -76,8 +76,8 @@ BOOST_FIXTURE_TEST_CASE(authorization_and_routing_errors, fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(admin_bodies_and_clock, fixture) {
-  const auto created =
-      call("POST", "/admin/v1/tokens", "Bearer admin-key", R"({"rotationPeriodMinutes": 3600, "expiresAt": 1830297600})");
+  const auto created = call("POST", "/admin/v1/tokens", "Bearer admin-key",
+                            R"({"rotationPeriodMinutes": 3600, "expiresAt": 1830297600})");
   BOOST_TEST(created.status == 201);
   BOOST_TEST(call("POST", "/admin/v1/clock", "Bearer admin-key", R"({"advanceSeconds": 600})").status == 200);
   BOOST_TEST(clock.now() == rotary::from_unix(1'798'762'200));

@@ -19,8 +19,8 @@
 
 namespace {
 
-constexpr std::array<const char*, 6> zones = {"Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
-                                             "Asia/Kathmandu", "America/Sao_Paulo", "Pacific/Apia"};
+constexpr std::array<const char*, 6> zones = {"Europe/Berlin",  "America/New_York",  "Australia/Lord_Howe",
+                                              "Asia/Kathmandu", "America/Sao_Paulo", "Pacific/Apia"};
 
 bool matches_utc(const rotary::cron_expr& e, rotary::sys_seconds t) {
   const auto s = rotary::to_unix(t);
@@ -80,7 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const rotary::dst_mode mode = zone_pick & 0x80 ? rotary::dst_mode::wallclock : rotary::dst_mode::cronie;
   const rotary::cron_schedule s(e, zone, mode);
   // The zone database's range: keep to the years 1800 to 2500 for the zone arithmetic.
-  const auto zt = rotary::from_unix(std::clamp<std::int64_t>(rotary::to_unix(t), -5'364'662'400, 16'725'225'600));
+  const auto zt =
+      rotary::from_unix(std::clamp<std::int64_t>(rotary::to_unix(t), -5'364'662'400, 16'725'225'600));
   const auto zn = s.next_fire(zt);
   if (zn) {
     FUZZ_CHECK(zn->at > zt && zn->runs >= 1);

@@ -1,9 +1,8 @@
 // Fuzz target: scenario files (`rotary check --scenario`): JSON -> from_json -> prepare.
-// Checks: only nlohmann parse errors (and out_of_range for 1e999), rotary::json_error and rotary::parse_error come out of
-// reading; a scenario that reads (with well-formed outages) writes back (to_json) to one that reads
-// equal; prepare never
-// throws, names a field when it refuses, and a plan has its fires in order inside the horizon.
-// Scenarios whose horizon is longer than two years are read but not prepared: a dense schedule
+// Checks: only nlohmann parse errors (and out_of_range for 1e999), rotary::json_error and rotary::parse_error
+// come out of reading; a scenario that reads (with well-formed outages) writes back (to_json) to one that
+// reads equal; prepare never throws, names a field when it refuses, and a plan has its fires in order inside
+// the horizon. Scenarios whose horizon is longer than two years are read but not prepared: a dense schedule
 // over a century is up to 20 million fires (prepare's own limit), seconds of work under ASan,
 // which is a cost rather than a bug.
 #include <rotary/json.hpp>
@@ -32,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // What `rotary check --save-scenario` writes (after prepare accepted it) reads back equal. An
   // outage whose "until" is before its "from" reads, is refused by prepare, and writes as a
   // negative "seconds" that does not read: so only well-formed outages are round-tripped here.
-  const bool outages_ok = std::all_of(s.outages.begin(), s.outages.end(), [](const auto& o) { return o.until > o.from; });
+  const bool outages_ok =
+      std::all_of(s.outages.begin(), s.outages.end(), [](const auto& o) { return o.until > o.from; });
   if (outages_ok) {
     const nlohmann::ordered_json written = s;
     const auto again = nlohmann::json::parse(written.dump()).get<rotary::scenario>();

@@ -29,7 +29,8 @@ inline constexpr std::string_view admin_key = "fuzz-admin-key-0123456789";
 
 inline std::string substitute(std::string s, std::string_view token) {
   auto replace = [&](std::string_view from, std::string_view to) {
-    for (std::size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
+    for (std::size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size())
+      s.replace(p, from.size(), to);
   };
   replace("$ADMIN", admin_key);
   replace("$TOKEN", token);
@@ -91,10 +92,13 @@ struct harness {
 
   explicit harness(rotary::rerotation mode = rotary::rerotation::reject, bool greenlist = false)
       : server(make_options(clock, mode, greenlist)) {
-    token = server.create_token(std::chrono::minutes{3600}, clock.now() + std::chrono::days{365}).value().raw_secret;
+    token = server.create_token(std::chrono::minutes{3600}, clock.now() + std::chrono::days{365})
+                .value()
+                .raw_secret;
   }
 
-  static rotary::fake_server_options make_options(rotary::manual_clock& c, rotary::rerotation mode, bool greenlist) {
+  static rotary::fake_server_options make_options(rotary::manual_clock& c, rotary::rerotation mode,
+                                                  bool greenlist) {
     rotary::fake_server_options o;
     o.clock = c;
     o.admin_key = std::string(admin_key);
@@ -110,9 +114,9 @@ struct harness {
   httplib::Response serve(const httplib::Request& req) {
     // Whether a "malformed" fault may cut this answer (asked before: a counted fault is used up).
     const auto before_faults = server.faults().faults;
-    const bool malformed = std::any_of(before_faults.begin(), before_faults.end(), [](const rotary::wire::fault& f) {
-      return f.kind == rotary::wire::fault_kind::malformed;
-    });
+    const bool malformed = std::any_of(
+        before_faults.begin(), before_faults.end(),
+        [](const rotary::wire::fault& f) { return f.kind == rotary::wire::fault_kind::malformed; });
     httplib::Response res;
     server.handle(req, res);
     FUZZ_CHECK(res.status >= 200 && res.status <= 599);
@@ -139,7 +143,8 @@ struct harness {
     // A latency fault would make the next request sleep up to a minute: drop those rules.
     auto faults = server.faults();
     const auto before = faults.faults.size();
-    std::erase_if(faults.faults, [](const rotary::wire::fault& f) { return f.kind == rotary::wire::fault_kind::latency; });
+    std::erase_if(faults.faults,
+                  [](const rotary::wire::fault& f) { return f.kind == rotary::wire::fault_kind::latency; });
     if (faults.faults.size() != before) server.set_faults(faults);
     return res;
   }

@@ -30,7 +30,8 @@ const rotary::store_key& fixed_key() {
 
 const std::filesystem::path& work_dir() {
   static const std::filesystem::path dir = [] {
-    std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : std::filesystem::temp_directory_path().string();
+    std::string base =
+        access("/dev/shm", W_OK) == 0 ? "/dev/shm" : std::filesystem::temp_directory_path().string();
     std::string templ = base + "/rotary-fuzz-store-XXXXXX";
     FUZZ_CHECK(mkdtemp(templ.data()) != nullptr);
     std::filesystem::path p = templ;
@@ -49,14 +50,16 @@ rotary::detail::bytes sealed(const std::string& text, bool gcm) {
   if (gcm) {
     const auto id = fixed_key().id();
     std::copy(id.begin(), id.end(), out.begin() + 12);
-    for (std::size_t i = 0; i < rotary::detail::gcm_nonce_bytes; ++i) out[20 + i] = static_cast<unsigned char>(i * 7);
+    for (std::size_t i = 0; i < rotary::detail::gcm_nonce_bytes; ++i)
+      out[20 + i] = static_cast<unsigned char>(i * 7);
   }
   const auto n = static_cast<std::uint32_t>(text.size());
-  for (int k = 0; k < 4; ++k) out[32 + static_cast<std::size_t>(k)] = static_cast<unsigned char>(n >> (24 - 8 * k));
+  for (int k = 0; k < 4; ++k)
+    out[32 + static_cast<std::size_t>(k)] = static_cast<unsigned char>(n >> (24 - 8 * k));
   const auto* plain = reinterpret_cast<const unsigned char*>(text.data());
   if (gcm) {
-    const auto c = rotary::detail::gcm_seal(fixed_key().data(), out.data() + 20, out.data(), f::header_bytes, plain,
-                                            text.size());
+    const auto c = rotary::detail::gcm_seal(fixed_key().data(), out.data() + 20, out.data(), f::header_bytes,
+                                            plain, text.size());
     out.insert(out.end(), c.begin(), c.end());
   } else {
     out.insert(out.end(), plain, plain + text.size());
@@ -83,7 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
   }
-  const auto store = gcm ? rotary::token_store(path, fixed_key()) : rotary::token_store(path, rotary::plaintext);
+  const auto store =
+      gcm ? rotary::token_store(path, fixed_key()) : rotary::token_store(path, rotary::plaintext);
   const auto loaded = store.load();
   if (!loaded) {
     FUZZ_CHECK(!loaded.error().code().empty() && !loaded.error().message.empty());
