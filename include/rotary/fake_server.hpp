@@ -200,6 +200,8 @@ class fake_server {
   wire::token_view view_locked(std::uint32_t index, sys_seconds now,
                                const std::vector<std::uint32_t>* children) const;
   void record(wire::event e, sys_seconds at);
+  template <class Move>
+  void move_clock(Move&& move);
   void save_locked();
   void load_state();
   std::string derive_child_secret(std::string_view parent_secret) const;
@@ -610,11 +612,15 @@ inline std::size_t fake_server::token_count() const {
 
 inline wire::clock_view fake_server::clock() const { return {options_.clock.now(), options_.clock.warp()}; }
 
-inline void fake_server::advance_clock(seconds d) {
+// Moves the clock, then saves and logs it: a clock that cannot move is a fake_server_error; a
+// bad argument (negative advance, bad factor) stays std::invalid_argument.
+template <class Move>
+void fake_server::move_clock(Move&& move) {
   try {
-    options_.clock.advance(d);
+    move();
+  } catch (const std::invalid_argument&) {
+    throw;
   } catch (const std::logic_error& e) {
-    if (dynamic_cast<const std::invalid_argument*>(&e)) throw;
     throw fake_server_error(e.what());
   }
   {
@@ -622,33 +628,18 @@ inline void fake_server::advance_clock(seconds d) {
     save_locked();
   }
   record({.kind = "clock"}, now());
+}
+
+inline void fake_server::advance_clock(seconds d) {
+  move_clock([&] { options_.clock.advance(d); });
 }
 
 inline void fake_server::set_clock(sys_seconds t) {
-  try {
-    options_.clock.set(t);
-  } catch (const std::logic_error& e) {
-    throw fake_server_error(e.what());
-  }
-  {
-    std::lock_guard lock(table_mutex_);
-    save_locked();
-  }
-  record({.kind = "clock"}, now());
+  move_clock([&] { options_.clock.set(t); });
 }
 
 inline void fake_server::set_warp(double factor) {
-  try {
-    options_.clock.set_warp(factor);
-  } catch (const std::logic_error& e) {
-    if (dynamic_cast<const std::invalid_argument*>(&e)) throw;
-    throw fake_server_error(e.what());
-  }
-  {
-    std::lock_guard lock(table_mutex_);
-    save_locked();
-  }
-  record({.kind = "clock"}, now());
+  move_clock([&] { options_.clock.set_warp(factor); });
 }
 
 inline void fake_server::set_faults(wire::fault_config faults) {
