@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "cli.hpp"
+#include "files.hpp"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -22,33 +23,13 @@
 namespace fs = std::filesystem;
 using rotary::test::run_rotary;
 
+using rotary::test::binary_bytes;
+using rotary::test::read_file;
+using rotary::test::temp_dir;
+using rotary::test::write_file;
+
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "rotary-bad-input-XXXXXX").string();
-    path = mkdtemp(t.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-void write_file(const fs::path& p, const std::string& data) {
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << data;
-  fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
-}
-std::string binary_bytes() {
-  std::string s;
-  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
-  return s;
-}
 std::string joined(const std::vector<std::string>& args) {
   std::string j;
   for (const auto& a : args) j += (a.size() > 60 ? a.substr(0, 60) + "..." : a) + " ";

@@ -8,54 +8,30 @@
 #define BOOST_TEST_MODULE bad_input_http
 #include <boost/test/unit_test.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <rotary/fake_server.hpp>
 
+#include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "files.hpp"
+#include "net.hpp"
+
 namespace fs = std::filesystem;
+using rotary::test::binary_bytes;
+using rotary::test::read_file;
+using rotary::test::temp_dir;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "rotary-bad-http-XXXXXX").string();
-    path = mkdtemp(t.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string binary_bytes() {
-  std::string s;
-  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
-  return s;
-}
 
 struct answer {
   int status = 0;
   std::string body;
 };
 
-// One request on its own connection, bytes exactly as given; reads until the server closes.
+// One request on its own connection, bytes exactly as given.
 answer raw_request(int port, const std::string& method, const std::string& target,
                    const std::optional<std::string>& authorization, const std::optional<std::string>& body) {
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
@@ -64,28 +40,8 @@ answer raw_request(int port, const std::string& method, const std::string& targe
     request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body->size()) + "\r\n";
   request += "\r\n";
   if (body) request += *body;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    throw std::runtime_error("connect failed");
-  }
-  for (std::size_t sent = 0; sent < request.size();) {
-    const auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may answer (and close) before reading a huge request
-    sent += static_cast<std::size_t>(n);
-  }
-  std::string reply;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  answer a;
-  if (reply.rfind("HTTP/1.1 ", 0) == 0) a.status = std::stoi(reply.substr(9, 3));
-  if (const auto end = reply.find("\r\n\r\n"); end != std::string::npos) a.body = reply.substr(end + 4);
-  return a;
+  const auto reply = rotary::test::raw_exchange(port, request, std::chrono::seconds{60});
+  return {rotary::test::status_of(reply), rotary::test::body_of(reply)};
 }
 
 struct http_case {

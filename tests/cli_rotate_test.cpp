@@ -13,7 +13,9 @@
 #include <string>
 
 #include "cli.hpp"
+#include "files.hpp"
 #include "print.hpp"
+#include "tls.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -21,19 +23,9 @@ using rotary::test::run_rotary;
 using rotary::wire::fault;
 using rotary::wire::fault_kind;
 
-namespace {
+using rotary::test::temp_dir;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string templ = (fs::temp_directory_path() / "rotary-cli-rotate-XXXXXX").string();
-    path = ::mkdtemp(templ.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+namespace {
 
 std::vector<std::string> with(std::vector<std::string> args, std::initializer_list<std::string> more) {
   args.insert(args.end(), more);
@@ -318,27 +310,13 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_on_one_line) {
 }
 
 BOOST_AUTO_TEST_CASE(https_with_ca_file) {
-  temp_dir ca;
-  const auto d = ca.path.string();
-  std::ofstream(ca.path / "ext.cnf") << "subjectAltName=IP:127.0.0.1\n";
-  const std::string q = " >/dev/null 2>&1";
-  BOOST_REQUIRE(
-      std::system(("openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
-                   "/ca.key -out " + d + "/ca.pem -days 2 -subj '/CN=rotary cli test CA'" + q)
-                      .c_str()) == 0);
-  BOOST_REQUIRE(std::system(("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
-                             d + "/server.key -out " + d + "/server.csr -subj /CN=localhost" + q)
-                                .c_str()) == 0);
-  BOOST_REQUIRE(
-      std::system(("openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.pem -CAkey " + d +
-                   "/ca.key -CAcreateserial -out " + d + "/server.pem -days 2 -extfile " + d + "/ext.cnf" + q)
-                      .c_str()) == 0);
-  fixture f({.tls_cert = ca.path / "server.pem", .tls_key = ca.path / "server.key"});
+  const rotary::test::throwaway_ca ca("rotary cli test CA");
+  fixture f({.tls_cert = ca.cert, .tls_key = ca.key});
   BOOST_REQUIRE(f.init().exit == 0);
   const auto untrusted = run_rotary(with(f.rotate(), {"--retries", "0"}));
   BOOST_TEST(untrusted.exit == 1);
   BOOST_TEST(untrusted.out.find("tls-verify") != std::string::npos);
-  const auto r = run_rotary(with(f.rotate(), {"--ca-file", d + "/ca.pem"}));
+  const auto r = run_rotary(with(f.rotate(), {"--ca-file", ca.ca.string()}));
   BOOST_TEST(r.exit == 0, r.out);
   BOOST_TEST(f.load().current.secret != f.token.raw_secret);
 }

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "cli.hpp"
+#include "files.hpp"
 #include "print.hpp"
 
 #include <fcntl.h>
@@ -28,6 +29,9 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+
+using rotary::test::read_file;
+using rotary::test::temp_dir;
 
 namespace {
 
@@ -141,22 +145,6 @@ httplib::Result rotate(const std::string& url, const std::string& secret) {
   return c.Post(std::string(rotary::wire::rotate_path), {{"Authorization", "Bearer " + secret}}, "",
                 "text/plain");
 }
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string t = (std::filesystem::temp_directory_path() / "rotary-serve-XXXXXX").string();
-    path = mkdtemp(t.data());
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
 
 }  // namespace
 

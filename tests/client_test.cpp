@@ -10,13 +10,18 @@
 #include <string>
 #include <thread>
 
+#include "files.hpp"
 #include "print.hpp"
+#include "tls.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using rotary::rotate_error;
 using rotary::wire::fault;
 using rotary::wire::fault_kind;
+
+using rotary::test::temp_dir;
+using rotary::test::throwaway_ca;
 
 namespace {
 
@@ -54,43 +59,6 @@ fault make_fault(fault_kind kind, int status = 503) {
 }
 
 const rotary::client_options fast{.connect_timeout = 2s, .read_timeout = 2s};
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string templ = (fs::temp_directory_path() / "rotary-client-XXXXXX").string();
-    path = ::mkdtemp(templ.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-void sh(const std::string& command) {
-  const int rc = std::system((command + " >/dev/null 2>&1").c_str());
-  BOOST_REQUIRE_MESSAGE(rc == 0, "failed: " << command);
-}
-
-// A throwaway CA and a server certificate it signed for 127.0.0.1 and localhost.
-struct throwaway_ca {
-  temp_dir dir;
-  fs::path ca, cert, key;
-  explicit throwaway_ca(const std::string& name = "rotary test CA") {
-    const auto d = dir.path.string();
-    ca = dir.path / "ca.pem";
-    cert = dir.path / "server.pem";
-    key = dir.path / "server.key";
-    std::ofstream(dir.path / "ext.cnf") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
-    sh("openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
-       "/ca.key -out " + ca.string() + " -days 2 -subj '/CN=" + name +
-       "' -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign");
-    sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + key.string() +
-       " -out " + d + "/server.csr -subj /CN=localhost");
-    sh("openssl x509 -req -in " + d + "/server.csr -CA " + ca.string() + " -CAkey " + d +
-       "/ca.key -CAcreateserial -out " + cert.string() + " -days 2 -extfile " + d + "/ext.cnf");
-  }
-};
 
 }  // namespace
 

@@ -143,6 +143,10 @@ std::optional<sys_seconds> brute_prev(const cron_expr& e, sys_seconds t, int yea
 // ---- the value type ---------------------------------------------------------------------------
 
 static_assert(std::regular<cron_expr>);
+// Parsing is constexpr (GCC checks it here). clang refuses libstdc++ 12's std::string
+// constructor in a constant expression (it writes an element of the small-string buffer, a union
+// member not yet active), so clang and clang-tidy skip these four.
+#if !defined(__clang__)
 static_assert(rotary::try_parse_cron("0 0 30 2 *")->never_fires());
 static_assert(rotary::try_parse_cron("*/15 9-17 * * MON-FRI")->minutes() ==
               (1ull | 1ull << 15 | 1ull << 30 | 1ull << 45));
@@ -150,6 +154,7 @@ static_assert(rotary::next(*rotary::try_parse_cron("0 12 * * *"), sys_seconds{})
               sys_seconds{std::chrono::hours{12}});
 static_assert(rotary::prev(cron_expr{}, sys_seconds{std::chrono::seconds{90}}) ==
               sys_seconds{std::chrono::minutes{1}});
+#endif
 
 BOOST_AUTO_TEST_CASE(a_default_expression_fires_every_minute) {
   const cron_expr e;

@@ -145,18 +145,20 @@ BOOST_AUTO_TEST_CASE(a_job_that_uses_the_secret_before_saving_it_and_crashes_is_
              "2027-01-01T12:00:00Z); job 2027-01-01T12:00:00Z failed");
 }
 
-BOOST_AUTO_TEST_CASE(a_year_of_every_15_minutes_with_readers_agrees_including_the_readers) {
-  auto s = base("*/15 * * * *", 1440min, days{365});
+// Sixty days of */15 (5,760 runs, about 10,000 reader calls); the simulated year of the same
+// scenario is benchmarks/drill_bench.cpp's, too long for a unit test under sanitizers.
+BOOST_AUTO_TEST_CASE(sixty_days_of_every_15_minutes_with_readers_agree_including_the_readers) {
+  auto s = base("*/15 * * * *", 1440min, days{60});
   s.fail_rate = 0.1;
   s.retries = 1;
   s.retry_delay = 5min;
   s.consumers = {3, 25min};  // slower than the runs: readers miss rotations and hold dead secrets
   const auto d = drill(s);
   require_agreement(d);
-  BOOST_TEST(d.observed.size() == 35'040u);
+  BOOST_TEST(d.observed.size() == 5'760u);
   BOOST_TEST(d.server_rotations == d.predicted.rotations);
   BOOST_TEST(d.consumer_rejections == d.predicted_rejections);
-  BOOST_TEST(d.consumer_rejections > 50'000);
+  BOOST_TEST(d.consumer_rejections > 8'000);
 }
 
 BOOST_AUTO_TEST_CASE(scenarios_the_drill_cannot_run_faithfully_are_refused) {

@@ -2,15 +2,11 @@
 #define BOOST_TEST_MODULE fake_server
 #include <boost/test/unit_test.hpp>
 
+#include "files.hpp"
+#include "net.hpp"
 #include "print.hpp"
+#include "tls.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +31,11 @@
 using namespace std::chrono_literals;
 using rotary::sys_seconds;
 namespace wire = rotary::wire;
+
+using rotary::test::body_of;
+using rotary::test::raw_exchange;
+using rotary::test::read_file;
+using rotary::test::temp_dir;
 
 namespace {
 
@@ -90,62 +91,6 @@ reply admin(const rotary::fake_server& s, const std::string& method, const std::
 }
 
 std::string error_of(const reply& r) { return r.json().at("error").get<std::string>(); }
-
-// Sends raw bytes on a fresh connection; returns everything the server sent before closing
-// (or before `wait` passes).
-std::string raw_exchange(int port, const std::string& request, std::chrono::milliseconds wait = 3000ms) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("connect");
-  BOOST_REQUIRE(send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
-  std::string got;
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  char buf[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (poll(&p, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) break;
-    const auto n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<std::size_t>(n));
-    // One complete response is enough.
-    const auto head_end = got.find("\r\n\r\n");
-    if (head_end != std::string::npos) {
-      const auto cl = got.find("Content-Length: ");
-      if (cl != std::string::npos && cl < head_end) {
-        const auto len = std::stoul(got.substr(cl + 16));
-        if (got.size() >= head_end + 4 + len) break;
-      }
-    }
-  }
-  close(fd);
-  return got;
-}
-
-std::string body_of(const std::string& raw) {
-  const auto p = raw.find("\r\n\r\n");
-  return p == std::string::npos ? "" : raw.substr(p + 4);
-}
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string t = (std::filesystem::temp_directory_path() / "rotary-fake-server-XXXXXX").string();
-    path = mkdtemp(t.data());
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
 
 }  // namespace
 
@@ -835,13 +780,15 @@ BOOST_AUTO_TEST_CASE(a_corrupt_or_foreign_state_file_is_refused_and_left_untouch
        "input; "
        "expected '[', '{', or a literal)"},
   };
-  for (const auto& [content, message] : cases) {
+  for (const auto& [content, message_] : cases) {
     {
       std::ofstream out(file, std::ios::binary);
       out << content;
     }
     const auto mtime = std::filesystem::last_write_time(file);
     rotary::fake_server server{o};
+    // A named copy, not the structured binding: lambdas capture bindings only from clang 16.
+    const std::string& message = message_;
     BOOST_CHECK_EXCEPTION(server.start(), rotary::fake_server_error, [&](const rotary::fake_server_error& e) {
       BOOST_TEST(std::string(e.what()) == "state file " + file.string() + ": " + message);
       return true;
@@ -932,34 +879,11 @@ BOOST_AUTO_TEST_CASE(many_tokens_rotated_concurrently_lose_no_rotation) {
 // --- TLS -----------------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(tls_serves_the_same_api_with_a_throwaway_certificate) {
-  temp_dir dir;
-  const auto cert = dir.path / "cert.pem", key = dir.path / "key.pem";
-  {
-    EVP_PKEY* pkey = EVP_EC_gen("P-256");
-    X509* x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, pkey);
-    X509_NAME* name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"),
-                               -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    BOOST_REQUIRE(X509_sign(x, pkey, EVP_sha256()) > 0);
-    FILE* f = std::fopen(cert.c_str(), "w");
-    PEM_write_X509(f, x);
-    std::fclose(f);
-    f = std::fopen(key.c_str(), "w");
-    PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-    std::fclose(f);
-    X509_free(x);
-    EVP_PKEY_free(pkey);
-  }
+  const rotary::test::throwaway_ca ca;
   rotary::manual_clock clock{midnight};
   auto o = test_options(clock);
-  o.tls_cert = cert;
-  o.tls_key = key;
+  o.tls_cert = ca.cert;
+  o.tls_key = ca.key;
   rotary::fake_server server{o};
   const auto url = server.start();
   BOOST_TEST(url.starts_with("https://127.0.0.1:"));
@@ -973,7 +897,7 @@ BOOST_AUTO_TEST_CASE(tls_serves_the_same_api_with_a_throwaway_certificate) {
   BOOST_TEST(rotate(url, child.raw_secret).status == 0);
   BOOST_TEST(server.tokens().size() == 3u);
 
-  o.tls_key = dir.path / "missing.pem";
+  o.tls_key = ca.dir.path / "missing.pem";
   rotary::fake_server broken{o};
   BOOST_CHECK_THROW(broken.start(), rotary::fake_server_error);
 }

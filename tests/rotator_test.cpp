@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "files.hpp"
 #include "print.hpp"
 
 namespace fs = std::filesystem;
@@ -20,6 +21,8 @@ using rotary::run_status;
 using rotary::sys_seconds;
 using rotary::wire::fault;
 using rotary::wire::fault_kind;
+
+using rotary::test::temp_dir;
 
 namespace {
 
@@ -38,18 +41,6 @@ struct jumping_clock {
     waits.push_back(t - clock.now());
     if (t > clock.now()) clock.set(t);
     return true;
-  }
-};
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string templ = (fs::temp_directory_path() / "rotary-rotator-XXXXXX").string();
-    path = ::mkdtemp(templ.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
   }
 };
 

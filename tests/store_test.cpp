@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "files.hpp"
 #include "print.hpp"
 
 namespace fs = std::filesystem;
@@ -27,22 +28,9 @@ using rotary::store_error;
 using rotary::store_key;
 using rotary::token_store;
 
-namespace {
+using rotary::test::temp_dir;
 
-// A fresh directory per test, removed at the end.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string templ = (fs::temp_directory_path() / "rotary-store-XXXXXX").string();
-    path = ::mkdtemp(templ.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
+namespace {
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -428,7 +416,9 @@ BOOST_AUTO_TEST_CASE(a_temp_file_from_an_older_generation_is_never_rolled_forwar
 }
 
 // A child saves in a loop and is SIGKILLed at random moments, 200 times. After each kill the
-// store loads, its secret matches its generation, and the generation never goes back.
+// store loads, its secret matches its generation, and the generation never goes back. The random
+// delay starts when the child says it holds the lock and is about to save (a pipe), so a slow
+// start (a loaded machine, a sanitizer build) cannot make the kills land before any save.
 BOOST_AUTO_TEST_CASE(sigkill_mid_save_200_times_leaves_old_or_new) {
   temp_dir dir;
   const auto file = dir.path / "token.store";
@@ -442,9 +432,12 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_save_200_times_leaves_old_or_new) {
   std::uint64_t last = 1;
   int advanced = 0, rolled_forward = 0;
   for (int round = 0; round < 200; ++round) {
+    int ready[2];
+    BOOST_REQUIRE(::pipe(ready) == 0);
     const pid_t pid = ::fork();
     BOOST_REQUIRE(pid >= 0);
     if (pid == 0) {
+      ::close(ready[0]);
       token_store s{file, key};
       auto lock = s.lock(5s);
       if (!lock) ::_exit(3);
@@ -452,12 +445,22 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_save_200_times_leaves_old_or_new) {
       auto c = s.load();
       if (!c) ::_exit(5);
       store_contents next = *c;
+      if (::write(ready[1], "r", 1) != 1) ::_exit(7);
       for (;;) {
         next.current.secret = "secret-" + std::to_string(next.generation + 1);
         const auto g = s.save(*lock, next);
         if (!g) ::_exit(6);
         next.generation = *g;
       }
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    const auto got = ::read(ready[0], &byte, 1);
+    ::close(ready[0]);
+    if (got != 1) {  // the child failed before its first save: say how
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      BOOST_FAIL("round " << round << ": the child stopped before saving, status " << status);
     }
     const auto delay = std::chrono::microseconds{static_cast<long>(rng.next() % 10000)};
     std::this_thread::sleep_for(delay);
