@@ -18,8 +18,8 @@ using namespace rotary;
 
 struct options {
   std::string endpoint, store, key_file, key_env, strategy = "always", timeout = "30s", retry_delay = "30s",
-                                                  lock_wait = "10s", ca_file, period, expires, created;
-  int retries = 3;
+                                                  lock_wait = "10s", ca_file, period, expires, created,
+                                                  retries = "3";
   bool plaintext = false, init = false, json = false;
 };
 
@@ -38,7 +38,11 @@ job_strategy strategy_flag(const std::string& text) {
   constexpr std::string_view prefix = "when-due:";
   if (text.rfind(prefix, 0) != 0)
     throw cli::usage_error{"--strategy " + text + ": expected always or when-due:DUR (e.g. when-due:24h)"};
-  return {job_strategy::when_due, cli::duration_flag("--strategy", text.substr(prefix.size()))};
+  const auto margin = parse_duration(std::string_view{text}.substr(prefix.size()));
+  if (!margin)  // the column counts from the start of the whole value
+    throw cli::usage_error{"--strategy " + text + ": " + margin.error().message + " (column " +
+                           std::to_string(margin.error().column + prefix.size()) + ")"};
+  return {job_strategy::when_due, *margin};
 }
 
 // The secret, from stdin: one line of printable characters without spaces.
@@ -57,7 +61,6 @@ std::string read_secret() {
 }
 
 int init(const options& o) {
-  const auto store = open_store(o);
   const auto now = real_clock{}.now();
   store_contents c;
   c.current.state.created_at = o.created.empty() ? now : cli::time_flag("--created", o.created);
@@ -74,7 +77,10 @@ int init(const options& o) {
     if (const auto e = parse_endpoint(o.endpoint); !e) throw cli::usage_error{e.error().message};
     c.endpoint = o.endpoint;
   }
+  const auto lock_wait =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cli::duration_flag("--lock-wait", o.lock_wait));
   c.unverified = o.created.empty() || o.period.empty();
+  const auto store = open_store(o);  // every flag is checked before the key is read
   c.current.secret = read_secret();
 
   const standard_policy policy{};
@@ -90,8 +96,7 @@ int init(const options& o) {
       std::cout << format_time(now) << " not-initialized: " << e.message << "\n";
     return 1;
   };
-  auto lock = store.lock(
-      std::chrono::duration_cast<std::chrono::milliseconds>(cli::duration_flag("--lock-wait", o.lock_wait)));
+  auto lock = store.lock(lock_wait);
   if (!lock) return fail(lock.error());
   const auto created = store.create(*lock, c);
   if (!created) return fail(created.error());
@@ -123,15 +128,12 @@ int init(const options& o) {
 }
 
 int rotate_once(const options& o) {
-  const auto store = open_store(o);
   rotator_options r;
   r.endpoint = o.endpoint;
   if (!r.endpoint.empty())
     if (const auto e = parse_endpoint(r.endpoint); !e) throw cli::usage_error{e.error().message};
   r.strategy = strategy_flag(o.strategy);
-  if (o.retries < 0 || o.retries > 100)
-    throw cli::usage_error{"--retries " + std::to_string(o.retries) + ": 0 to 100"};
-  r.retries = o.retries;
+  r.retries = static_cast<int>(cli::integer_flag("--retries", o.retries, 0, 100));
   r.retry_delay = cli::duration_flag("--retry-delay", o.retry_delay);
   if (r.retry_delay < seconds{1}) throw cli::usage_error{"--retry-delay " + o.retry_delay + ": at least 1s"};
   const auto timeout = cli::duration_flag("--timeout", o.timeout);
@@ -141,6 +143,7 @@ int rotate_once(const options& o) {
   r.client.ca_file = o.ca_file;
   r.client.user_agent = std::string("rotary/") + ROTARY_VERSION;
   r.lock_wait = cli::duration_flag("--lock-wait", o.lock_wait);
+  const auto store = open_store(o);  // every flag is checked before the key is read
   real_clock clock;
   const auto report = rotator(store, r, clock).run();
   if (o.json)

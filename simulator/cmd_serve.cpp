@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 namespace {
@@ -19,13 +20,11 @@ using namespace rotary;
 
 struct options {
   std::string bind = "127.0.0.1";
-  int port = 8080;
+  std::string port = "8080", threads = "64", seed = "0";
   std::string admin_key, start, warp, state, rerotate = "reject", buffer = "10", min_period = "1440";
   bool allow_no_expiry = false, json = false;
   std::vector<std::string> greenlist;
   std::string tls_cert, tls_key;
-  std::uint64_t seed = 0;
-  std::size_t threads = 64;
 };
 
 minutes whole_minutes(const std::string& flag, const std::string& text) {
@@ -52,7 +51,7 @@ int run(const options& o) {
   fake_server_options s;
   s.bind = o.bind;
   if (!detail::parse_ip(o.bind)) throw cli::usage_error{"--bind " + o.bind + ": not an IPv4 or IPv6 address"};
-  s.port = o.port;
+  s.port = static_cast<int>(cli::integer_flag("--port", o.port, 0, 65535));
   double warp = 1.0;
   if (!o.warp.empty()) {
     try {
@@ -92,8 +91,9 @@ int run(const options& o) {
     throw cli::usage_error{"--tls-cert and --tls-key go together: give both or neither"};
   s.tls_cert = o.tls_cert;
   s.tls_key = o.tls_key;
-  s.seed = o.seed;
-  s.threads = o.threads;
+  s.seed = static_cast<std::uint64_t>(
+      cli::integer_flag("--seed", o.seed, 0, std::numeric_limits<std::int64_t>::max()));
+  s.threads = static_cast<std::size_t>(cli::integer_flag("--threads", o.threads, 1, 4096));
   const bool json_log = o.json;
   s.on_event = [json_log](const wire::event& e) {
     // One write per line, so lines from many threads never interleave.
@@ -127,9 +127,7 @@ ROTARY_COMMAND(
     "serve", "Run the fake /rotatetoken server (and its admin API) for integration tests", [](CLI::App& app) {
       auto o = std::make_shared<options>();
       app.add_option("--bind", o->bind, "Address to listen on (IPv4 or IPv6)")->default_str("127.0.0.1");
-      app.add_option("--port", o->port, "Port (0: any free port)")
-          ->default_str("8080")
-          ->check(CLI::Range(0, 65535));
+      app.add_option("--port", o->port, "Port (0: any free port)")->default_str("8080");
       app.add_option("--admin-key", o->admin_key,
                      "Bearer key of /admin/v1/* (default: $ROTARY_ADMIN_KEY, else random)");
       app.add_option("--start", o->start, "Initial instant of the server clock (ISO-8601; default: now)");
@@ -153,8 +151,7 @@ ROTARY_COMMAND(
       app.add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
       app.add_option("--seed", o->seed, "Seed of the fault generator")->default_str("0");
       app.add_option("--threads", o->threads, "Worker threads (one per concurrent connection)")
-          ->default_str("64")
-          ->check(CLI::Range(1, 4096));
+          ->default_str("64");
       app.add_flag("--json", o->json, "Log events on stderr as JSON lines");
       app.footer(
           "Prints {\"url\": ..., \"adminKey\": ...} on one line once listening; logs one line per "

@@ -93,7 +93,7 @@ int run(CLI::App& app, const options& o) {
     try {
       const auto first = text.find_first_not_of(" \t\r\n");
       if (first != std::string::npos && text[first] == '[') {
-        for (const auto& d : nlohmann::json::parse(text)) docs.push_back(d);
+        for (const auto& d : detail::parse_json_text(text)) docs.push_back(d);
       } else {
         std::size_t pos = 0;
         while (pos < text.size()) {
@@ -101,7 +101,7 @@ int run(CLI::App& app, const options& o) {
           if (end == std::string::npos) end = text.size();
           const auto line = text.substr(pos, end - pos);
           if (line.find_first_not_of(" \t\r") != std::string::npos)
-            docs.push_back(nlohmann::json::parse(line));
+            docs.push_back(detail::parse_json_text(line));
           pos = end + 1;
         }
       }

@@ -6,6 +6,8 @@
 #include <rotary/diagnostic.hpp>
 #include <rotary/time.hpp>
 
+#include <charconv>
+#include <cstdint>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -67,6 +69,19 @@ inline seconds duration_flag(const std::string& flag, const std::string& text,
                       std::to_string(r.error().column) + ")"};
   return *r;
 }
+// A whole number in [lo, hi]: "--port 70000: must be between 0 and 65535".
+inline std::int64_t integer_flag(const std::string& flag, const std::string& text, std::int64_t lo,
+                                 std::int64_t hi) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size())
+    throw usage_error{flag + " " + text + ": expected a whole number"};
+  if (v < lo || v > hi)
+    throw usage_error{flag + " " + text + ": must be between " + std::to_string(lo) + " and " +
+                      std::to_string(hi)};
+  return v;
+}
+
 inline std::optional<sys_seconds> optional_time_flag(const std::string& flag, const std::string& text) {
   if (text.empty()) return std::nullopt;
   return time_flag(flag, text);

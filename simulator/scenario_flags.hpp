@@ -21,18 +21,6 @@ inline double probability_flag(const std::string& flag, const std::string& text)
   return p;
 }
 
-inline std::int64_t integer_flag(const std::string& flag, const std::string& text, std::int64_t lo,
-                                 std::int64_t hi) {
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    throw usage_error{flag + " " + text + ": expected a whole number"};
-  if (v < lo || v > hi)
-    throw usage_error{flag + " " + text + ": must be between " + std::to_string(lo) + " and " +
-                      std::to_string(hi)};
-  return v;
-}
-
 inline seconds signed_duration_flag(const std::string& flag, const std::string& text) {
   if (!text.empty() && text[0] == '-') return -duration_flag(flag, text.substr(1));
   return duration_flag(flag, text);
@@ -133,7 +121,7 @@ struct scenario_flags {
     scenario& s = out.value;
     if (!file.empty()) {
       try {
-        s = nlohmann::json::parse(read_file("--scenario", file)).get<scenario>();
+        s = detail::parse_json_text(read_file("--scenario", file)).get<scenario>();
       } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
         throw usage_error{"--scenario " + file + ": not JSON: " + detail::json_parse_message(e)};
       } catch (const json_error& e) {

@@ -80,7 +80,12 @@ BOOST_FIXTURE_TEST_CASE(every_endpoint_answers_bad_input_exactly_and_changes_not
        true},
       {"POST", "/admin/v1/tokens", std::string("Bearer k"), binary_bytes(), 400,
        "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
-       "1: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal\"}",
+       "1: a NUL byte, which JSON text cannot hold\"}",
+       true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+       std::string("{\"rotationPeriodMinutes\": 1440, \"expiresAt\": 4102444800}\0junk", 61), 400,
+       "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
+       "57: a NUL byte, which JSON text cannot hold\"}",
        true},
       {"POST", "/admin/v1/tokens", std::string("Bearer k"),
        std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": \"\xff\"}"), 400,

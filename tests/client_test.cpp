@@ -89,6 +89,22 @@ BOOST_AUTO_TEST_CASE(endpoints_parse_with_the_rotate_path_by_default) {
   BOOST_TEST(rotary::parse_endpoint("https://user:pw@x").error().message ==
              "endpoint: credentials in the URL are not allowed (the token goes in the store)");
   BOOST_TEST(!rotary::parse_endpoint("http://"));
+  BOOST_TEST(rotary::parse_endpoint("https://xn--bcher-kva.example").has_value());
+  BOOST_TEST(rotary::parse_endpoint("https://b\xc3\xbc"
+                                    "cher.example")
+                 .error()
+                 .message ==
+             "endpoint https://b\xc3\xbc"
+             "cher.example: the host must be a DNS name or an IP address (ASCII "
+             "letters, digits, '-', '.'; an international name in its xn-- form)");
+  BOOST_TEST(rotary::parse_endpoint("http://\xff/").error().message ==
+             "endpoint http://\xff/: the host must be a DNS name or an IP address (ASCII letters, digits, "
+             "'-', '.'; an international name in its xn-- form)");
+  BOOST_TEST(rotary::parse_endpoint("http://a%2fb").error().message.ends_with("its xn-- form)"));
+  BOOST_TEST(rotary::parse_endpoint("http://[::g]:80").error().message ==
+             "endpoint http://[::g]:80: the host is not an IPv6 address");
+  BOOST_TEST(rotary::parse_endpoint("http://[fe80::1%eth0]").error().message ==
+             "endpoint http://[fe80::1%eth0]: the host is not an IPv6 address");
 }
 
 BOOST_AUTO_TEST_CASE(refusals_are_typed_and_never_retried_blindly) {

@@ -72,3 +72,34 @@ BOOST_AUTO_TEST_CASE(policy_answers_serialise) {
   BOOST_TEST(json(rerotation::fork) == "fork");
   BOOST_TEST((json("idempotent").get<rerotation>() == rerotation::idempotent));
 }
+
+// nlohmann reads a NUL byte as the end of the input; rotary's reader says where it is, and
+// text after it is never silently dropped.
+BOOST_AUTO_TEST_CASE(a_nul_byte_is_an_error_where_it_stands) {
+  using namespace std::string_literals;
+  const auto message = [](const std::string& text) -> std::string {
+    try {
+      (void)detail::parse_json_text(text);
+    } catch (const nlohmann::json::exception& e) {
+      return detail::json_parse_message(e);
+    }
+    return "parsed";
+  };
+  BOOST_TEST(message("\0"s) == "parse error at line 1, column 1: a NUL byte, which JSON text cannot hold");
+  BOOST_TEST(message("\0\0\0{}"s) ==
+             "parse error at line 1, column 1: a NUL byte, which JSON text cannot hold");
+  BOOST_TEST(message("{}\0junk"s) ==
+             "parse error at line 1, column 3: a NUL byte, which JSON text cannot hold");
+  BOOST_TEST(message("{\"a\":\n 1}\n\0"s) ==
+             "parse error at line 3, column 1: a NUL byte, which JSON text cannot hold");
+  BOOST_TEST(message("{\"a\": \0}"s) ==
+             "parse error at line 1, column 7: a NUL byte, which JSON text cannot hold");
+  // The first error wins: nlohmann's own, before the NUL.
+  BOOST_TEST(
+      message("x\0"s).starts_with("parse error at line 1, column 1: syntax error while parsing value"));
+  BOOST_TEST(message("\"a\0\""s) ==  // inside a string too
+             "parse error at line 1, column 3: a NUL byte, which JSON text cannot hold");
+  BOOST_TEST(message("{\"a\": \"\\u0000\"}") == "parsed");  // an escaped NUL is a character like any
+  BOOST_TEST(message(" {} ") == "parsed");
+  BOOST_TEST(detail::parse_json_text("[1, 2]") == json::array({1, 2}));
+}

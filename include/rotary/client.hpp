@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 
 #include <nlohmann/json.hpp>
+#include <rotary/detail/json_read.hpp>
 #include <rotary/outcome.hpp>
 #include <rotary/time.hpp>
 #include <rotary/wire.hpp>
@@ -225,7 +226,7 @@ inline outcome<wire::rotate_response, std::string> read_rotate_response(const st
   if (body.size() > 64 * 1024) return std::string("the response body is larger than 64 KiB");
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(body);
+    j = detail::parse_json_text(body);
   } catch (const nlohmann::json::exception&) {
     // Never quote the body: it may hold the new secret.
     return "the response body is not valid JSON (" + std::to_string(body.size()) + " bytes; cut off?)";
@@ -302,6 +303,20 @@ inline outcome<endpoint, endpoint_error> parse_endpoint(std::string_view url) {
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (e.host.empty() || e.host == "[]") return fail("no host");
+  // A DNS name or IPv4 address in ASCII (an international name in its xn-- form), or a
+  // bracketed IPv6 address: refused here rather than failing later as a network error.
+  const bool bracketed = e.host.front() == '[';
+  const std::string_view name =
+      bracketed ? std::string_view{e.host}.substr(1, e.host.size() - 2) : std::string_view{e.host};
+  for (char c : name) {
+    const bool digit = c >= '0' && c <= '9';
+    const bool hex = digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    const bool alnum = digit || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (bracketed ? !(hex || c == ':' || c == '.') : !(alnum || c == '-' || c == '.' || c == '_'))
+      return fail(bracketed ? "the host is not an IPv6 address"
+                            : "the host must be a DNS name or an IP address (ASCII letters, digits, '-', "
+                              "'.'; an international name in its xn-- form)");
+  }
   if (!port_text.empty() || authority.ends_with(':')) {
     if (port_text.empty() || port_text.size() > 5 ||
         port_text.find_first_not_of("0123456789") != std::string_view::npos)
@@ -440,7 +455,7 @@ inline rotate_outcome rotate(std::string_view url, std::string_view secret, cons
   rotate_error err{rotate_error::bad_request, status, "", "", {}, false};
   // {"error": "...", "message": "..."} when the server sent it; otherwise the status alone.
   try {
-    const auto j = nlohmann::json::parse(res->body);
+    const auto j = detail::parse_json_text(res->body);
     if (j.is_object()) {
       if (auto c = j.find("error"); c != j.end() && c->is_string())
         err.code = detail::scrub(c->get<std::string>(), secret);

@@ -743,7 +743,7 @@ T fake_server::parse_body(const httplib::Request& req) {
   const auto first = req.body.find_first_not_of(" \t\r\n");
   if (first != std::string::npos) {
     try {
-      j = nlohmann::json::parse(req.body);
+      j = detail::parse_json_text(req.body);
     } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
       throw http_error{400, "malformed-json", "request body is not JSON: " + detail::json_parse_message(e)};
     }

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <rotary/detail/json_read.hpp>
 #include <rotary/detail/json_rules.hpp>
 #include <rotary/detail/store_crypto.hpp>
 #include <rotary/detail/store_file.hpp>
@@ -554,7 +555,7 @@ inline outcome<store_contents, store_error> token_store::open(const detail::byte
   }
   store_contents c;
   try {
-    const auto j = nlohmann::json::parse(text);
+    const auto j = detail::parse_json_text(text);
     OPENSSL_cleanse(text.data(), text.size());
     detail::json_object(j, "record");
     const auto* fmt = detail::json_find(j, "rotaryStore");

@@ -82,6 +82,40 @@ inline std::int64_t json_integer(const nlohmann::json& v, std::string_view field
   return i;
 }
 
+// A NUL byte in JSON text, where it stands. Derives from nlohmann's exception so that code
+// catching nlohmann::json::exception handles it with nlohmann's own parse errors.
+class json_nul_error : public nlohmann::json::exception {
+ public:
+  json_nul_error(std::size_t line, std::size_t column)
+      : exception(101, ("parse error at line " + std::to_string(line) + ", column " + std::to_string(column) +
+                        ": a NUL byte, which JSON text cannot hold")
+                           .c_str()) {}
+};
+
+// nlohmann::json::parse, except that a NUL byte is an error where it stands: nlohmann reads
+// one outside a string as the end of the input, so "{}\0junk" would parse as {} and a file of
+// zeros would be "unexpected end of input". The first error in the text is the one reported.
+// Throws json_nul_error or nlohmann's parse_error/out_of_range.
+inline nlohmann::json parse_json_text(std::string_view text) {
+  const auto nul_error = [text](std::size_t at) {
+    std::size_t line = 1, line_start = 0;
+    for (std::size_t i = 0; i < at; ++i)
+      if (text[i] == '\n') ++line, line_start = i + 1;
+    return json_nul_error(line, at - line_start + 1);
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann stopped at a NUL it took for the end of the input.
+    if (e.byte >= 1 && e.byte <= text.size() && text[e.byte - 1] == '\0') throw nul_error(e.byte - 1);
+    throw;
+  }
+  // A value parsed: a NUL can only be where nlohmann stopped reading, with text after it.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) throw nul_error(nul);
+  return j;
+}
+
 // nlohmann's message without its "[json.exception.parse_error.101] " prefix.
 inline std::string json_parse_message(const std::exception& e) {
   std::string what = e.what();

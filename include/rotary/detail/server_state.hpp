@@ -79,7 +79,7 @@ inline std::string state_to_text(const server_snapshot& s) {
 inline server_snapshot state_from_text(const std::string& text) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
+    j = parse_json_text(text);
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
     throw state_file_error("not JSON (" + json_parse_message(e) + ")");
   }
