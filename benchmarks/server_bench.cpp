@@ -47,6 +47,7 @@ load_result run_load(const std::string& url, int connections, Request request) {
   std::atomic<bool> go{false};
   steady::time_point end;
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(connections));
   for (int i = 0; i < connections; ++i)
     threads.emplace_back([&, i] {
       httplib::Client c(url);
@@ -140,6 +141,7 @@ void fake_rotate(benchmark::State& state) {
   const int connections = static_cast<int>(state.range(0));
   fake_fixture f(80);
   std::vector<std::string> secrets;
+  secrets.reserve(static_cast<std::size_t>(connections));
   for (int i = 0; i < connections; ++i)
     secrets.push_back(
         f.server.create_token(std::chrono::minutes{3600}, f.clock.now() + std::chrono::days{365})
