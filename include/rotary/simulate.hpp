@@ -210,12 +210,15 @@ void for_each_attempt(const simulation_plan& plan, std::size_t j, F&& f) {
   }
 }
 
-// The engine's invariants, checked at every rotation: the parent was usable, the child
-// inherits the period and the hard expiry, and it is made now (or, replayed, at the first
-// rotation). A violation is a bug in rotary, never a property of the scenario.
-inline void check_invariants(const simulation_plan& plan, const token_state& parent, const rotation& r,
+// The engine's invariants, checked at every rotation: the parent was usable by the engine's own
+// account (created, and `at` before the death it cached for the parent: the policy agreed to
+// rotate, so the two must agree), the child inherits the period and the hard expiry, and it is
+// made now (or, replayed, at the first rotation). A violation is a bug in rotary, never a
+// property of the scenario.
+inline void check_invariants(const token_state& parent, sys_seconds parent_death, const rotation& r,
                              sys_seconds at) {
-  const bool ok = plan.policy.usable(parent, at) && r.child.rotation_period == parent.rotation_period &&
+  const bool ok = parent.created_at <= at && at < parent_death &&
+                  r.child.rotation_period == parent.rotation_period &&
                   r.child.expires_at == parent.expires_at && !r.child.rotated_at &&
                   r.child.created_at == (r.replayed ? *parent.rotated_at : at) &&
                   r.parent.rotated_at.has_value();
@@ -291,7 +294,7 @@ run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_ev
         return false;  // 401/400: retrying cannot help
       }
       const rotation& rot = *r;
-      detail::check_invariants(plan, server_view, rot, at);
+      detail::check_invariants(server_view, death, rot, at);
       if (rng && plan.lost_rate > 0 && rng->chance(plan.lost_rate)) {
         ++out.lost_responses;
         server_view = rot.parent;
