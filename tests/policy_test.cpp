@@ -198,6 +198,19 @@ BOOST_AUTO_TEST_CASE(tests_can_relax_the_limits) {
 
 BOOST_AUTO_TEST_CASE(value_of_a_refusal_throws) {
   BOOST_CHECK_THROW((void)create_token(midnight, 1min, std::nullopt).value(), bad_outcome_access);
+  auto refused = create_token(midnight, 1min, std::nullopt);
+  BOOST_CHECK_THROW((void)*refused, bad_outcome_access);  // the mutable access checks too
+}
+
+BOOST_AUTO_TEST_CASE(a_held_value_can_be_changed_in_place) {
+  auto t = create_token(midnight, 1440min, midnight + days{30});
+  BOOST_REQUIRE(t);
+  t->expires_at = midnight + days{60};
+  (*t).rotated_at = midnight + 1h;
+  t.value().created_at = midnight + 1min;
+  BOOST_TEST(t.value().rotated_at == std::optional{midnight + 1h});
+  BOOST_TEST(t.value().created_at == midnight + 1min);
+  BOOST_TEST(t->expires_at == std::optional{midnight + days{60}});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

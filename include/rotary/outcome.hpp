@@ -47,12 +47,18 @@ class [[nodiscard]] outcome {
     if (!has_value()) fail();
     return *std::get_if<0>(&state_);
   }
+  [[nodiscard]] constexpr T& value() & {
+    if (!has_value()) fail();
+    return *std::get_if<0>(&state_);
+  }
   [[nodiscard]] constexpr T&& value() && {
     if (!has_value()) fail();
     return std::move(*std::get_if<0>(&state_));
   }
   constexpr const T& operator*() const& { return value(); }
+  constexpr T& operator*() & { return value(); }
   constexpr const T* operator->() const { return &value(); }
+  constexpr T* operator->() { return &value(); }
 
   // The error; precondition: `!has_value()`.
   [[nodiscard]] constexpr const E& error() const { return *std::get_if<1>(&state_); }
