@@ -577,3 +577,44 @@ BOOST_AUTO_TEST_CASE(posix_tz_strings_parse_like_the_zone_files_write_them) {
   BOOST_TEST(!rotary::detail::parse_posix_tz("E5").has_value());
   BOOST_TEST(!rotary::detail::parse_posix_tz("").has_value());
 }
+
+// Sparse expressions cross many DST segments between two runs; `next` skips the segments that
+// cannot hold a run. Checked against `prev`, which walks segment by segment: for random
+// instants t in six zones and both modes, n = next(t) runs (runs_at), no run lies in (t, n)
+// (prev(n) <= t), and the run before n leads back to n.
+BOOST_AUTO_TEST_CASE(sparse_expressions_across_many_dst_segments_agree_with_prev) {
+  const strings expressions = {"0 0 29 2 *",    "30 2 29 2 *", "0 2 * 3 0",   "30 1 1 11 *",
+                               "0 0 1 1 *",     "15 2 31 3 *", "0 3 13 * 5",  "*/30 2 8-14 3 0",
+                               "59 23 31 12 *", "0 0 29 2 1",  "30 2 * 10 0", "0 1 1-7 4 0"};
+  const strings zones = {"America/New_York", "Europe/Berlin",  "Australia/Lord_Howe",
+                         "Pacific/Apia",     "Asia/Kathmandu", "America/Sao_Paulo"};
+  std::uint64_t state = 20261129;
+  auto random_below = [&](std::int64_t n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::int64_t>((state >> 11) % static_cast<std::uint64_t>(n));
+  };
+  const std::int64_t from = 946'684'800;  // 2000-01-01
+  const std::int64_t span = 40LL * 365 * 86'400;
+  int checked = 0;
+  for (const auto& text : expressions)
+    for (const auto& zone : zones)
+      for (const auto mode : {dst_mode::cronie, dst_mode::wallclock}) {
+        const cron_schedule s{cron(text), zone, mode};
+        for (int i = 0; i < 12; ++i) {
+          const sys_seconds t{std::chrono::seconds{from + random_below(span)}};
+          BOOST_TEST_CONTEXT(text << " in " << zone << (mode == dst_mode::cronie ? " cronie" : " wallclock")
+                                  << " after " << rotary::format_time(t)) {
+            const auto n = s.next(t);
+            BOOST_REQUIRE(n.has_value());
+            BOOST_TEST((*n > t));
+            BOOST_TEST(s.runs_at(*n) >= 1);
+            const auto p = s.prev(*n);
+            BOOST_REQUIRE(p.has_value());
+            BOOST_TEST((*p <= t), "prev(" << rotary::format_time(*n) << ") = " << rotary::format_time(*p));
+            BOOST_TEST((s.next(*p) == n));
+            ++checked;
+          }
+        }
+      }
+  BOOST_TEST(checked == 12 * 6 * 2 * 12);
+}

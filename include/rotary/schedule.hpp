@@ -292,7 +292,7 @@ struct zone_segment_cache {
     const date::time_zone* zone = nullptr;
     zone_segment seg;
   };
-  std::array<entry, 4> entries{};
+  std::array<entry, 16> entries{};
   std::size_t victim = 0;
 
   const zone_segment* find(const date::time_zone* zone, std::int64_t t) const noexcept {
@@ -449,6 +449,22 @@ inline std::optional<fire> zone_next(const cron_expr& e, const date::time_zone* 
     }
     if (best) return best;
     if (!m || seg.end > cron_max_minute * 60) return std::nullopt;
+    // The next local match is past this segment. Every segment that ends more than three days
+    // (more than any UTC offset change) before it would instant-for-instant be local time in
+    // [known_from, *m), where nothing matches: no run, no cronie catch-up (its skipped minutes
+    // are there too), and suppression only silences. So jump to the segment three days before
+    // the match (a sparse expression like `0 0 29 2 *` then crosses two segments, not eight).
+    // Not when this segment's last local hours come within 3 hours of `known_from`: a fall-back
+    // at its end would repeat minutes below `known_from`, which the next segment must search.
+    const std::int64_t near_match = *m * 60 - seg.offset - 3 * 86'400;
+    if (near_match > seg.end && floor_div(seg.end + seg.offset, 60) - 180 >= known_from) {
+      const zone_segment far = zone_segment_at(zone, near_match);
+      if (far.begin > seg.end) {
+        after = far.begin - 1;
+        seg = far;
+        continue;
+      }
+    }
     after = seg.end - 1;
     seg = zone_segment_after(zone, seg);
   }
