@@ -64,12 +64,7 @@ int init(const options& o) {
   const auto now = real_clock{}.now();
   store_contents c;
   c.current.state.created_at = o.created.empty() ? now : cli::time_flag("--created", o.created);
-  if (!o.period.empty()) {
-    const auto p = cli::duration_flag("--period", o.period, bare_number::in_minutes);
-    if (p <= seconds{0} || p % minutes{1} != seconds{0})
-      throw cli::usage_error{"--period " + o.period + ": must be a positive whole number of minutes"};
-    c.current.state.rotation_period = std::chrono::duration_cast<minutes>(p);
-  }
+  if (!o.period.empty()) c.current.state.rotation_period = cli::minutes_flag("--period", o.period);
   c.current.state.expires_at = cli::optional_time_flag("--expires", o.expires);
   if (c.current.state.expires_at && *c.current.state.expires_at <= c.current.state.created_at)
     throw cli::usage_error{"--expires " + o.expires + ": not after the token's creation"};

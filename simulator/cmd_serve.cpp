@@ -27,13 +27,6 @@ struct options {
   std::string tls_cert, tls_key;
 };
 
-minutes whole_minutes(const std::string& flag, const std::string& text) {
-  const auto d = cli::duration_flag(flag, text, bare_number::in_minutes);
-  if (d <= seconds{0} || d % minutes{1} != seconds{0})
-    throw cli::usage_error{flag + " " + text + ": must be a positive whole number of minutes"};
-  return std::chrono::duration_cast<minutes>(d);
-}
-
 // "2027-01-01T00:30:00Z POST /api/index/v1/rotatetoken 200 rotation token=tok_1 child=tok_2"
 std::string log_line(const wire::event& e) {
   std::string line = format_time(e.at);
@@ -76,7 +69,7 @@ int run(const options& o) {
   else
     throw cli::usage_error{"--rerotate " + o.rerotate + ": expected reject, fork or idempotent"};
   s.buffer = cli::duration_flag("--buffer", o.buffer, bare_number::in_minutes);
-  s.min_period = whole_minutes("--min-period", o.min_period);
+  s.min_period = cli::minutes_flag("--min-period", o.min_period);
   s.require_expiry = !o.allow_no_expiry;
   s.admin_key = o.admin_key;
   if (s.admin_key.empty())

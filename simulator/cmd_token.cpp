@@ -35,12 +35,7 @@ struct options {
 int run(const options& o) {
   token_state token;
   token.created_at = cli::time_flag("--created", o.created);
-  if (!o.period.empty()) {
-    const auto p = cli::duration_flag("--period", o.period, bare_number::in_minutes);
-    if (p <= seconds{0} || p % minutes{1} != seconds{0})
-      throw cli::usage_error{"--period " + o.period + ": must be a positive whole number of minutes"};
-    token.rotation_period = std::chrono::duration_cast<minutes>(p);
-  }
+  if (!o.period.empty()) token.rotation_period = cli::minutes_flag("--period", o.period);
   token.expires_at = cli::optional_time_flag("--expires", o.expires);
   token.rotated_at = cli::optional_time_flag("--rotated", o.rotated);
   const auto buffer = cli::duration_flag("--buffer", o.buffer, bare_number::in_minutes);

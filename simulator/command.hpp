@@ -69,6 +69,14 @@ inline seconds duration_flag(const std::string& flag, const std::string& text,
                       std::to_string(r.error().column) + ")"};
   return *r;
 }
+// A positive whole number of minutes, bare ("1440") or as a duration ("24h").
+inline minutes minutes_flag(const std::string& flag, const std::string& text) {
+  const auto d = duration_flag(flag, text, bare_number::in_minutes);
+  if (d <= seconds{0} || d % minutes{1} != seconds{0})
+    throw usage_error{flag + " " + text + ": must be a positive whole number of minutes"};
+  return std::chrono::duration_cast<minutes>(d);
+}
+
 // A whole number in [lo, hi]: "--port 70000: must be between 0 and 65535".
 inline std::int64_t integer_flag(const std::string& flag, const std::string& text, std::int64_t lo,
                                  std::int64_t hi) {

@@ -26,13 +26,6 @@ inline seconds signed_duration_flag(const std::string& flag, const std::string& 
   return duration_flag(flag, text);
 }
 
-inline minutes minutes_flag(const std::string& flag, const std::string& text) {
-  const auto d = duration_flag(flag, text, bare_number::in_minutes);
-  if (d <= seconds{0} || d % minutes{1} != seconds{0})
-    throw usage_error{flag + " " + text + ": must be a positive whole number of minutes"};
-  return std::chrono::duration_cast<minutes>(d);
-}
-
 inline void write_file(const std::string& flag, const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw usage_error{flag + " " + path + ": cannot open for writing"};

@@ -455,6 +455,26 @@ BOOST_AUTO_TEST_CASE(bad_scenario_files_exit_2_with_one_line) {
   }
 }
 
+// A NUL byte in a scenario file is an error where it stands; the text after it is never
+// silently dropped (nlohmann alone would read `{}\0junk` as `{}`).
+BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_scenario_file_is_an_error_at_its_column) {
+  temp_dir dir;
+  const auto file = dir.path / "s.json";
+  const std::string nul =
+      ": not JSON: parse error at line 1, column 3: a NUL byte, which JSON text cannot hold\n";
+  write_file(file, std::string("{}\0junk", 7));
+  for (const std::string command : {"check", "drill"}) {
+    const auto r = run_rotary({command, "--scenario", file.string()});
+    BOOST_TEST(r.exit == 2);
+    BOOST_TEST(r.err == "rotary: error: --scenario " + file.string() + nul);
+  }
+  // JSON Lines: the second line holds the NUL.
+  write_file(file, std::string("{}\n{}\0\n", 6));
+  const auto r = run_rotary({"sweep", "--scenarios", file.string()});
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.err == "rotary: error: --scenarios " + file.string() + nul);
+}
+
 // Outputs are written only for a valid run: a bad expression leaves an existing --svg alone,
 // and keygen never replaces a file.
 BOOST_AUTO_TEST_CASE(a_refused_run_writes_no_output_file) {

@@ -107,6 +107,20 @@ BOOST_AUTO_TEST_CASE(endpoints_parse_with_the_rotate_path_by_default) {
              "endpoint http://[fe80::1%eth0]: the host is not an IPv6 address");
 }
 
+// A NUL byte ends nothing: a 2xx body with one after a valid object is malformed (the text after
+// it may be the rest of a cut or spliced answer), and the message never quotes the body.
+BOOST_AUTO_TEST_CASE(a_response_body_with_a_nul_byte_is_malformed) {
+  const std::string object =
+      R"({"rawSecret": "s3cret", "createdAt": 1798761600, "rotationPeriodMinutes": 1440})";
+  BOOST_TEST(rotary::detail::read_rotate_response(object).has_value());
+  const std::string spliced = object + std::string("\0junk", 5);
+  const auto r = rotary::detail::read_rotate_response(spliced);
+  BOOST_REQUIRE(!r.has_value());
+  BOOST_TEST(r.error() ==
+             "the response body is not valid JSON (" + std::to_string(spliced.size()) + " bytes; cut off?)");
+  BOOST_TEST(r.error().find("s3cret") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(refusals_are_typed_and_never_retried_blindly) {
   fixture f;
   const auto unknown = rotary::rotate(f.url, "no-such-token-secret", fast);

@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE fake_server_handle
 #include <boost/test/unit_test.hpp>
 
+#include "handle.hpp"
 #include "print.hpp"
 
 #include <httplib.h>
@@ -18,30 +19,7 @@ namespace wire = rotary::wire;
 
 namespace {
 
-struct fixture {
-  rotary::manual_clock clock{rotary::from_unix(1'798'761'600)};  // 2027-01-01T00:00:00Z
-  rotary::fake_server server{make_options(clock)};
-
-  static rotary::fake_server_options make_options(rotary::manual_clock& c) {
-    rotary::fake_server_options o;
-    o.clock = c;
-    o.admin_key = "admin-key";
-    return o;
-  }
-
-  httplib::Response call(const std::string& method, const std::string& path,
-                         const std::string& authorization = {}, const std::string& body = {}) {
-    httplib::Request req;
-    req.method = method;
-    req.path = path;
-    req.remote_addr = "127.0.0.1";
-    if (!authorization.empty()) req.headers.emplace("Authorization", authorization);
-    req.body = body;
-    httplib::Response res;
-    server.handle(req, res);
-    return res;
-  }
-};
+using fixture = rotary::test::handle_fixture;
 
 std::string error_code(const httplib::Response& res) { return nlohmann::json::parse(res.body).at("error"); }
 

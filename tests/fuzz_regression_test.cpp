@@ -5,6 +5,8 @@
 
 #include <httplib.h>
 
+#include "handle.hpp"
+
 #include <nlohmann/json.hpp>
 #include <rotary/detail/server_state.hpp>
 #include <rotary/fake_server.hpp>
@@ -18,30 +20,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct server_fixture {
-  rotary::manual_clock clock{rotary::from_unix(1'798'761'600)};
-  rotary::fake_server server{make_options(clock)};
-
-  static rotary::fake_server_options make_options(rotary::manual_clock& c) {
-    rotary::fake_server_options o;
-    o.clock = c;
-    o.admin_key = "admin-key";
-    return o;
-  }
-
-  httplib::Response call(const std::string& method, const std::string& path, const std::string& body = {},
-                         const std::string& authorization = "Bearer admin-key") {
-    httplib::Request req;
-    req.method = method;
-    req.path = path;
-    req.remote_addr = "127.0.0.1";
-    req.headers.emplace("Authorization", authorization);
-    req.body = body;
-    httplib::Response res;
-    server.handle(req, res);
-    return res;
-  }
-};
+using server_fixture = rotary::test::handle_fixture;
 
 nlohmann::json body_of(const httplib::Response& res) { return nlohmann::json::parse(res.body); }
 
@@ -54,15 +33,15 @@ nlohmann::json body_of(const httplib::Response& res) { return nlohmann::json::pa
 BOOST_FIXTURE_TEST_CASE(path_and_method_that_are_not_utf8, server_fixture) {
   // The crashing input: method "\0POS\xfbT", path "/api/index/v0/rot\xcbtetoken".
   const std::string method("\0POS\xfbT", 6);
-  const auto res = call(method, "/api/index/v0/rot\xcbtetoken");
+  const auto res = call(method, "/api/index/v0/rot\xcbtetoken", admin);
   BOOST_TEST(res.status == 404);
   const auto body = body_of(res);
   BOOST_TEST(body["error"] == "not-found");
   BOOST_TEST(body["message"] == "no such path: /api/index/v0/rot\xef\xbf\xbdtetoken");  // U+FFFD
-  BOOST_TEST(call("GET", "/admin/v1/tokens/\xff").status == 404);
-  BOOST_TEST(call("\xff", "/api/index/v1/rotatetoken", "", "Bearer x").status == 405);
+  BOOST_TEST(call("GET", "/admin/v1/tokens/\xff", admin).status == 404);
+  BOOST_TEST(call("\xff", "/api/index/v1/rotatetoken", "Bearer x").status == 405);
   // The events keep valid UTF-8, and the admin API can list them.
-  const auto events = call("GET", "/admin/v1/events");
+  const auto events = call("GET", "/admin/v1/events", admin);
   BOOST_TEST(events.status == 200);
   const auto list = body_of(events)["events"];
   BOOST_REQUIRE(list.size() >= 3u);
@@ -107,7 +86,7 @@ BOOST_FIXTURE_TEST_CASE(admin_body_with_a_number_past_a_double, server_fixture) 
        {std::tuple{"POST", "/admin/v1/tokens", R"({"rotationPeriodMinutes": 1e999})"},
         std::tuple{"POST", "/admin/v1/clock", R"({"advanceSeconds": -1e400})"},
         std::tuple{"PUT", "/admin/v1/faults", R"({"faults": [{"kind": "status", "probability": 1e309}]})"}}) {
-    const auto res = call(method, path, body);
+    const auto res = call(method, path, admin, body);
     BOOST_TEST(res.status == 400);
     BOOST_TEST(body_of(res)["error"] == "malformed-json");
   }

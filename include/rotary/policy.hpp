@@ -176,7 +176,7 @@ namespace detail {
 // The earliest end over the rules and the name of the rule that sets it, in one pass.
 // The running minimum is a plain instant and a flag, not an optional: GCC copies an
 // std::optional<sys_seconds> through the stack as 16 bytes written in two parts, and the
-// store-forwarding stalls made this 12 ns instead of 2.
+// store-forwarding stalls made usable_until take 12.6 ns instead of 4.5 (simulate_bench).
 template <class Tuple>
 constexpr std::pair<std::optional<sys_seconds>, std::string_view> earliest_end(const Tuple& rules,
                                                                                const token_state& token) {

@@ -217,11 +217,10 @@ void for_each_attempt(const simulation_plan& plan, std::size_t j, F&& f) {
 // property of the scenario.
 inline void check_invariants(const token_state& parent, sys_seconds parent_death, const rotation& r,
                              sys_seconds at) {
-  const bool ok = parent.created_at <= at && at < parent_death &&
-                  r.child.rotation_period == parent.rotation_period &&
-                  r.child.expires_at == parent.expires_at && !r.child.rotated_at &&
-                  r.child.created_at == (r.replayed ? *parent.rotated_at : at) &&
-                  r.parent.rotated_at.has_value();
+  const bool ok =
+      parent.created_at <= at && at < parent_death && r.child.rotation_period == parent.rotation_period &&
+      r.child.expires_at == parent.expires_at && !r.child.rotated_at &&
+      r.child.created_at == (r.replayed ? *parent.rotated_at : at) && r.parent.rotated_at.has_value();
   if (!ok) throw std::logic_error("rotary: simulation invariant violated at " + format_time(at));
 }
 
