@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE fake_server_handle
 #include <boost/test/unit_test.hpp>
 
+#include "files.hpp"
 #include "handle.hpp"
 #include "print.hpp"
 
@@ -12,6 +13,7 @@
 #include <rotary/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
 using namespace std::chrono_literals;
@@ -84,4 +86,37 @@ BOOST_FIXTURE_TEST_CASE(records_events_like_the_server, fixture) {
   BOOST_TEST(events.back().kind == "request");
   BOOST_TEST(events.back().status == 404);
   BOOST_TEST(events.back().path == "/nothing");
+}
+
+// An exception out of a handler (here: the state file can no longer be written, its directory
+// is gone) is the 500 "internal-error" the server sends, with its event, and the server keeps
+// serving.
+BOOST_AUTO_TEST_CASE(an_exception_in_a_handler_is_a_500_internal_error_with_its_event) {
+  rotary::test::temp_dir dir;
+  rotary::manual_clock clock{rotary::from_unix(1'798'761'600)};
+  auto o = rotary::test::handle_fixture::make_options(clock);
+  o.state_file = dir.path / "gone" / "state.json";
+  std::filesystem::create_directory(dir.path / "gone");
+  rotary::fake_server server{o};
+  const auto token = server.create_token(3600min, clock.now() + std::chrono::days{365}).value();
+  std::filesystem::remove_all(dir.path / "gone");
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/api/index/v1/rotatetoken";
+  req.remote_addr = "127.0.0.1";
+  req.headers.emplace("Authorization", "Bearer " + token.raw_secret);
+  httplib::Response res;
+  server.handle(req, res);
+  BOOST_TEST(res.status == 500);
+  BOOST_TEST(error_code(res) == "internal-error");
+  const auto events = server.events();
+  BOOST_REQUIRE(!events.empty());
+  BOOST_TEST(events.back().kind == "request");
+  BOOST_TEST(events.back().status == 500);
+  BOOST_TEST(events.back().error == "internal-error");
+  BOOST_TEST(events.back().path == "/api/index/v1/rotatetoken");
+  req.path = "/nothing";
+  res = httplib::Response{};
+  server.handle(req, res);
+  BOOST_TEST(res.status == 404);  // still serving
 }

@@ -192,6 +192,8 @@ class fake_server {
   void access(const httplib::Request& req, httplib::Response& res);
   static void reply(httplib::Response& res, int status, const nlohmann::json& body);
   static void reply_error(httplib::Response& res, const http_error& e);
+  // An exception out of a handler: the 500 "internal-error" answer and its event.
+  void reply_internal_error(const httplib::Request& req, httplib::Response& res, const std::string& what);
   void end_connection(const httplib::Request& req, bool reset) const;
   static std::optional<std::string> bearer(const httplib::Request& req, bool allow_basic);
   template <class T>
@@ -396,20 +398,17 @@ inline std::string fake_server::start() {
            now());
     return httplib::Server::HandlerResponse::Handled;
   }));
-  svr.set_exception_handler([this](const httplib::Request& req, httplib::Response& res,
-                                   std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    reply_error(res, {500, "internal-error", what});
-    record(
-        {.kind = "request", .method = req.method, .path = req.path, .status = 500, .error = "internal-error"},
-        now());
-  });
+  svr.set_exception_handler(
+      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        reply_internal_error(req, res, what);
+      });
 
   if (!svr.bind_to_port(options_.bind, options_.port)) {
     server_.reset();
@@ -690,6 +689,14 @@ inline void fake_server::reply_error(httplib::Response& res, const http_error& e
   reply(res, e.status, wire::error_body{e.code, e.message});
 }
 
+inline void fake_server::reply_internal_error(const httplib::Request& req, httplib::Response& res,
+                                              const std::string& what) {
+  reply_error(res, {500, "internal-error", what});
+  record(
+      {.kind = "request", .method = req.method, .path = req.path, .status = 500, .error = "internal-error"},
+      now());
+}
+
 inline void fake_server::handle(const httplib::Request& req, httplib::Response& res) {
   struct detach {
     bool was = std::exchange(detached_, true);
@@ -699,10 +706,7 @@ inline void fake_server::handle(const httplib::Request& req, httplib::Response& 
     serve(req, res);
   } catch (const std::exception& e) {
     res = httplib::Response{};
-    reply_error(res, {500, "internal-error", e.what()});
-    record(
-        {.kind = "request", .method = req.method, .path = req.path, .status = 500, .error = "internal-error"},
-        now());
+    reply_internal_error(req, res, e.what());
   }
 }
 
