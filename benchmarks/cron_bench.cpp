@@ -1,7 +1,7 @@
 // Cron engine speed: parse, next in UTC and in America/New_York, gap analysis of a year.
-// Targets (DESIGN.md section 8): next < 50 ns in UTC (leap day < 500 ns), < 200 ns in a zone;
-// a year of `* * * * *` analysed in < 5 ms. Peers on this machine: croncpp 420-30,000 ns,
-// croniter 10-50 us per next (reference/cron-dst.md).
+// Targets (docs/design.md, "How good is good enough"): next < 50 ns in UTC (leap day < 500 ns),
+// < 200 ns in a zone; a year of `* * * * *` analysed in < 5 ms. Peers on this machine: croncpp
+// 420-30,000 ns, croniter 10-50 us per next (docs/cron.md, "Speed of the peers").
 #include <benchmark/benchmark.h>
 #include <rotary/cron.hpp>
 #include <rotary/schedule.hpp>

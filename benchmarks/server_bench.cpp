@@ -95,7 +95,8 @@ void report(benchmark::State& state, const load_result& r) {
 const httplib::Headers identity{{"Accept-Encoding", "identity"}};
 
 // The baseline: cpp-httplib answering a fixed JSON body of the size of a rotate response, tuned
-// as the issue says (TCP_NODELAY, unlimited keep-alive, a pool larger than the connections).
+// like the fake server (TCP_NODELAY, unlimited keep-alive, a pool larger than the connections;
+// docs/fake-server.md, "Decisions").
 void bare_handler(benchmark::State& state) {
   const int connections = static_cast<int>(state.range(0));
   httplib::Server svr;
@@ -143,10 +144,11 @@ void fake_rotate(benchmark::State& state) {
   std::vector<std::string> secrets;
   secrets.reserve(static_cast<std::size_t>(connections));
   for (int i = 0; i < connections; ++i)
-    secrets.push_back(
-        f.server.create_token(std::chrono::minutes{3600}, f.clock.now() + std::chrono::days{365})
-            .value()
-            .raw_secret);
+    secrets.push_back(f.server
+                          .create_token({.rotation_period = std::chrono::minutes{3600},
+                                         .expires_at = f.clock.now() + std::chrono::days{365}})
+                          .value()
+                          .raw_secret);
   for (auto _ : state) {
     const auto r = run_load(f.url, connections, [&](int i, httplib::Client& c, bool warm_up) {
       auto& secret = secrets[static_cast<std::size_t>(i)];
@@ -169,10 +171,11 @@ void fake_rotate(benchmark::State& state) {
 void fake_protected(benchmark::State& state) {
   const int connections = static_cast<int>(state.range(0));
   fake_fixture f(80);
-  const auto secret =
-      f.server.create_token(std::chrono::minutes{3600}, f.clock.now() + std::chrono::days{365})
-          .value()
-          .raw_secret;
+  const auto secret = f.server
+                          .create_token({.rotation_period = std::chrono::minutes{3600},
+                                         .expires_at = f.clock.now() + std::chrono::days{365}})
+                          .value()
+                          .raw_secret;
   httplib::Headers h = identity;
   h.emplace("Authorization", "Bearer " + secret);
   for (auto _ : state) {
@@ -203,8 +206,8 @@ void tokens_memory(benchmark::State& state) {
     const long before = resident_kib();
     rotary::fake_server server{o};
     for (std::size_t i = 0; i < n; ++i)
-      benchmark::DoNotOptimize(
-          server.create_token(std::chrono::minutes{3600}, clock.now() + std::chrono::days{365}));
+      benchmark::DoNotOptimize(server.create_token({.rotation_period = std::chrono::minutes{3600},
+                                                    .expires_at = clock.now() + std::chrono::days{365}}));
     const long after = resident_kib();
     state.counters["MB"] = static_cast<double>(after - before) / 1024.0;
     state.counters["bytes_per_token"] = static_cast<double>(after - before) * 1024.0 / static_cast<double>(n);

@@ -1,6 +1,6 @@
-// The simulator's speed (DESIGN.md section 8): a year of `*/5 * * * *` checked
-// deterministically (< 5 ms), its exact lapse probability with a 24-hour period (< 50 ms), and
-// Monte Carlo in simulated runs per second (> 1,000,000 per core).
+// The simulator's speed (docs/design.md, "How good is good enough"): a year of `*/5 * * * *`
+// checked deterministically (< 5 ms), its exact lapse probability with a 24-hour period
+// (< 50 ms), and Monte Carlo in simulated runs per second (> 1,000,000 per core).
 #include <benchmark/benchmark.h>
 #include <rotary/report.hpp>
 #include <rotary/simulate.hpp>

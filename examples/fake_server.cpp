@@ -1,7 +1,6 @@
 // The fake /rotatetoken server in a test: start it on a clock the test owns, make a token,
 // rotate it over HTTP, and watch the parent die when the buffer ends.
-#include <httplib.h>
-
+#include <rotary/client.hpp>
 #include <rotary/fake_server.hpp>
 
 #include <iostream>
@@ -13,17 +12,19 @@ int main() {
   const std::string url = server.start();
 
   // A token as the admin console makes it: 3600-minute period, expiry in a year.
-  const auto token = server.create_token(3600min, clock.now() + rotary::days{365}).value();
+  const auto token =
+      server.create_token({.rotation_period = 3600min, .expires_at = clock.now() + rotary::days{365}})
+          .value();
 
-  httplib::Client client(url);
-  const auto rotated = client.Post("/api/index/v1/rotatetoken",
-                                   {{"Authorization", "Bearer " + token.raw_secret}}, "", "text/plain");
-  const auto child = nlohmann::json::parse(rotated->body).get<rotary::wire::rotate_response>();
-  std::cout << "rotate: " << rotated->status << ", child created " << rotary::format_time(child.created_at)
-            << ", period " << child.rotation_period.count() << " min\n";
+  // POST /api/index/v1/rotatetoken, as the rotation job does.
+  const auto child = rotary::rotate(url, token.raw_secret).value();
+  std::cout << "rotate: child created " << rotary::format_time(child.created_at) << ", period "
+            << child.rotation_period.count() << " min\n";
 
+  // Does the token still work? Any other /api/index/v1/ path answers 200, or 401 and why.
   auto works = [&](const std::string& secret) {
-    return client.Get("/api/index/v1/ping", {{"Authorization", "Bearer " + secret}})->status;
+    const auto ok = rotary::check_token(url, secret);
+    return ok ? std::string("usable") : ok.error().describe();
   };
   clock.advance(9min + 59s);
   std::cout << "parent after 9m59s: " << works(token.raw_secret) << "\n";

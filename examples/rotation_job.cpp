@@ -1,4 +1,4 @@
-// The seed document's sample cron job, done with rotary.
+// The sample cron job of the vendor's token rotation guide (docs/rules.md), done with rotary.
 //
 // The sample posts to /rotatetoken, stores the new secret, and starts using it. This one keeps
 // the token in an encrypted store, holds a lock so two runs never rotate at once, rotates only
@@ -28,7 +28,8 @@ int main() {
   rotary::manual_clock clock{t0};
   rotary::fake_server server{{.clock = clock}};
   const std::string endpoint = server.start();
-  const auto admin_token = server.create_token(3600min, t0 + std::chrono::days{365}).value();
+  const auto admin_token =
+      server.create_token({.rotation_period = 3600min, .expires_at = t0 + std::chrono::days{365}}).value();
 
   // Once, by a person: a key (`rotary keygen`) and a store holding the token
   // (`rotary rotate --init`, which reads the token from stdin).

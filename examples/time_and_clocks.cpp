@@ -14,10 +14,11 @@ int main() {
   if (!bad) std::cout << rotary::render(bad.error(), "90M");
 
   rotary::manual_clock clock{t};
-  std::jthread job([&] {
+  std::thread job([&] {
     clock.wait_until(t + std::chrono::hours{1});  // blocks until the test moves time
     std::cout << "woke at " << rotary::format_time(clock.now()) << "\n";
   });
   while (clock.waiting() == 0) std::this_thread::yield();
   clock.advance(std::chrono::hours{1});
+  job.join();
 }

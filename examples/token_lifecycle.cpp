@@ -1,5 +1,6 @@
 // The lifecycle rules in a few lines: is a token usable, when must it rotate, what do parent
-// and child look like after a rotation. (DESIGN.md section 2's worked example.)
+// and child look like after a rotation. (The worked example of docs/design.md, "The token
+// rules".)
 #include <rotary/json.hpp>
 #include <rotary/policy.hpp>
 

@@ -22,7 +22,7 @@ struct options {
 int run(const options& o) {
   std::string text;
   for (const auto& p : o.expression) text += (text.empty() ? "" : " ") + p;
-  const date::time_zone* zone = nullptr;
+  const time_zone* zone = nullptr;
   if (o.tz != "UTC") {
     zone = find_zone(o.tz);
     if (!zone)

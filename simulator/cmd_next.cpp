@@ -40,17 +40,17 @@ int count_flag(const std::string& text) {
 }
 
 // "2027-03-14 03:00 EDT"
-std::string local_text(const date::time_zone* zone, sys_seconds t) {
-  const auto [offset, abbrev] = detail::zone_offset_at(zone, t);
-  const std::string local = format_time(t + offset);
-  return local.substr(0, 10) + " " + local.substr(11, 5) + " " + abbrev;
+std::string local_text(const time_zone* zone, sys_seconds t) {
+  const auto info = zone->info(t);
+  const std::string local = format_local(zone->to_local(t));
+  return local.substr(0, 10) + " " + local.substr(11, 5) + " " + std::string(info.abbreviation);
 }
 
 int run(const options& o) {
   const std::string text = join(o.expression);
   const auto mode = parse_dst_mode(o.dst);
   if (!mode) throw cli::usage_error{"--dst " + o.dst + ": expected cronie or wallclock"};
-  const date::time_zone* zone = nullptr;
+  const time_zone* zone = nullptr;
   if (o.tz != "UTC") {
     zone = find_zone(o.tz);
     if (!zone)
@@ -101,7 +101,7 @@ int run(const options& o) {
       std::cout << format_time(l.at);
       if (zone) {
         std::cout << "  " << local_text(zone, l.at);
-        const std::int64_t local_s = to_unix(l.at + detail::zone_offset_at(zone, l.at).first);
+        const std::int64_t local_s = to_unix(l.at + zone->offset(l.at));
         const auto local = detail::civil_from_days(detail::floor_div(local_s, 86'400));
         const auto mod = detail::floor_mod(local_s, 86'400);
         const bool on_time = parsed->matches(local.year, local.month, local.day, static_cast<int>(mod / 3600),

@@ -16,7 +16,7 @@
 
 namespace rotary::cli {
 
-// Exit codes shared by every subcommand (DESIGN.md section 5).
+// Exit codes shared by every subcommand (docs/design.md, "The command line").
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_found = 1;  // the check found a lapse, the expression is invalid, ...
 inline constexpr int exit_usage = 2;

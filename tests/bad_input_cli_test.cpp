@@ -1,9 +1,10 @@
-// Bad input tables for every command (issue 8): malformed flags, stdin and files, each with the
-// exact error it gets and nothing changed on disk. Complements the per-command tests
-// (cli_*_test.cpp), which hold the first cases; these are the ones they lacked: empty values,
-// huge, binary and invalid UTF-8 inputs, overflowing and negative numbers, dates before 1970
-// and after 2100. An argument cannot hold 1 MB (Linux caps one argv string at 128 KiB) nor a
-// NUL byte, so "huge" and "binary" go through stdin and files; flags get 100 KB.
+// Bad input tables for every command (docs/hardening.md, "Bad input"): malformed flags, stdin and
+// files, each with the exact error it gets and nothing changed on disk. Complements the
+// per-command tests (cli_*_test.cpp), which hold the first cases; these are the ones they
+// lacked: empty values, huge, binary and invalid UTF-8 inputs, overflowing and negative
+// numbers, dates before 1970 and after 2100. An argument cannot hold 1 MB (Linux caps one argv
+// string at 128 KiB) nor a NUL byte, so "huge" and "binary" go through stdin and files; flags
+// get 100 KB.
 #define BOOST_TEST_MODULE bad_input_cli
 #include <boost/test/unit_test.hpp>
 

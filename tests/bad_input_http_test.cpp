@@ -1,10 +1,11 @@
-// Bad input tables for every endpoint of the fake server (issue 8): the rotate endpoint, a
-// protected endpoint, and the admin tokens, clock, faults and events endpoints each get empty,
-// huge (1 MB), binary, wrongly typed, invalid UTF-8, negative and overflowing input, dates
-// before 1970 and past the range, and malformed Authorization headers, over a raw socket (so
-// that no client library cleans the bytes up). Each gets its exact status and JSON body, and
-// the state file is unchanged byte for byte. Complements fake_server_test.cpp
-// (every_malformed_request_gets_its_exact_status_and_body), which holds the first cases.
+// Bad input tables for every endpoint of the fake server (docs/hardening.md, "Bad input"): the
+// rotate endpoint, a protected endpoint, and the admin tokens, clock, faults and events
+// endpoints each get empty, huge (1 MB), binary, wrongly typed, invalid UTF-8, negative and
+// overflowing input, dates before 1970 and past the range, and malformed Authorization headers,
+// over a raw socket (so that no client library cleans the bytes up). Each gets its exact status
+// and JSON body, and the state file is unchanged byte for byte. Complements
+// fake_server_test.cpp (every_malformed_request_gets_its_exact_status_and_body), which holds
+// the first cases.
 #define BOOST_TEST_MODULE bad_input_http
 #include <boost/test/unit_test.hpp>
 
@@ -70,8 +71,10 @@ struct fixture {
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(every_endpoint_answers_bad_input_exactly_and_changes_nothing, fixture) {
-  const auto token =
-      server.create_token(std::chrono::minutes{60}, clock.now() + std::chrono::days{365}).value();
+  const auto token = server
+                         .create_token({.rotation_period = std::chrono::minutes{60},
+                                        .expires_at = clock.now() + std::chrono::days{365}})
+                         .value();
   const std::vector<http_case> cases = {
       {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string(""), 400,
        "{\"error\":\"expiry-required\",\"message\":\"expiresAt is required\"}", true},

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "files.hpp"
 #include "print.hpp"
@@ -35,7 +37,10 @@ struct fixture {
   rotary::wire::created_token token;
   explicit fixture(rotary::fake_server_options o = {}) : server(with_clock(std::move(o))) {
     url = server.start();
-    token = server.create_token(std::chrono::minutes{3600}, t0 + std::chrono::days{365}).value();
+    token = server
+                .create_token({.rotation_period = std::chrono::minutes{3600},
+                               .expires_at = t0 + std::chrono::days{365}})
+                .value();
   }
   rotary::fake_server_options with_clock(rotary::fake_server_options o) {
     o.clock = clock;
@@ -136,7 +141,7 @@ BOOST_AUTO_TEST_CASE(refusals_are_typed_and_never_retried_blindly) {
   BOOST_TEST(again.error().describe().find(f.token.raw_secret) == std::string::npos);
   BOOST_TEST(again.error().describe().rfind("unauthorized 401 already-rotated: ", 0) == 0u);
 
-  const auto fixed = f.server.create_token(std::nullopt, t0 + std::chrono::days{30}).value();
+  const auto fixed = f.server.create_token({.expires_at = t0 + std::chrono::days{30}}).value();
   const auto not_rotatable = rotary::rotate(f.url, fixed.raw_secret, fast);
   BOOST_TEST((not_rotatable.error().kind == rotate_error::bad_request));
   BOOST_TEST(not_rotatable.error().code == "not-rotatable");
@@ -319,4 +324,158 @@ BOOST_AUTO_TEST_CASE(https_with_a_throwaway_ca) {
   BOOST_TEST(!rotary::rotate(plain, r->raw_secret, fast));
   options.ca_file = ca.dir.path / "missing.pem";
   BOOST_TEST(rotary::rotate(f.url, r->raw_secret, options).error().code == "ca-file");
+}
+
+// value() on a client error throws rotary::bad_outcome_access with the error's one line.
+BOOST_AUTO_TEST_CASE(value_of_a_client_error_throws_its_one_line_description) {
+  auto what_of = [](auto&& o) -> std::pair<std::string, std::string> {
+    try {
+      (void)o.value();
+    } catch (const rotary::bad_outcome_access& e) {
+      return {e.what(), e.code()};
+    }
+    return {"no exception", ""};
+  };
+  // Refused before anything is sent: no server needed.
+  const auto [bad_url, bad_url_code] = what_of(rotary::rotate("ftp://x", "s3cret-secret", fast));
+  BOOST_TEST(
+      bad_url ==
+      "rotary: transport bad-url: endpoint ftp://x: expected http://HOST[:PORT][/PATH] or https://...");
+  BOOST_TEST(bad_url_code == "bad-url");
+  const rotary::rotate_outcome refused =
+      rotate_error{rotate_error::unauthorized, 401, "already-rotated", "only the current token", {}, false};
+  BOOST_TEST(what_of(refused).first == "rotary: unauthorized 401 already-rotated: only the current token");
+  BOOST_TEST(what_of(refused).second == "already-rotated");
+  // An endpoint_error has a message and no code.
+  const auto [endpoint, endpoint_code] = what_of(rotary::parse_endpoint("http://x:99999"));
+  BOOST_TEST(endpoint == "rotary: endpoint http://x:99999: the port must be a number from 1 to 65535");
+  BOOST_TEST(endpoint_code == "");
+  // The fake server's wire body describes itself the same way.
+  BOOST_TEST((rotary::wire::error_body{"token-revoked", "the token was revoked"}.describe() ==
+              "token-revoked: the token was revoked"));
+}
+
+// --- check_token: does this token still work? ----------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_usable_token_checks_as_usable_without_rotating) {
+  fixture f;
+  const auto ok = rotary::check_token(f.url, f.token.raw_secret, fast);
+  BOOST_REQUIRE_MESSAGE(ok.has_value(), (ok ? std::string() : ok.error().describe()));
+  BOOST_CHECK_NO_THROW(ok.value());
+  // A base URL asks the default path; a full URL asks its own path.
+  BOOST_TEST(
+      rotary::check_token(f.url + "/api/index/v1/projects?page=2", f.token.raw_secret, fast).has_value());
+  std::vector<std::string> asked;
+  for (const auto& e : f.server.events())
+    if (e.kind == "access") asked.push_back(e.method + " " + e.path + " " + e.token_id);
+  BOOST_TEST(asked == (std::vector<std::string>{"GET /api/index/v1/ping " + f.token.id,
+                                                "GET /api/index/v1/projects " + f.token.id}),
+             boost::test_tools::per_element());
+  BOOST_TEST(f.rotations() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_rotated_parent_checks_as_unusable_once_its_buffer_is_over) {
+  fixture f;
+  const auto child = rotary::rotate(f.url, f.token.raw_secret, fast).value();
+  f.clock.advance(9min + 59s);
+  BOOST_TEST(rotary::check_token(f.url, f.token.raw_secret, fast).has_value());
+  f.clock.advance(1s);
+  const auto late = rotary::check_token(f.url, f.token.raw_secret, fast);
+  BOOST_REQUIRE(!late);
+  BOOST_TEST((late.error().kind == rotate_error::unauthorized));
+  BOOST_TEST(late.error().status == 401);
+  BOOST_TEST(late.error().code == "token-unusable");
+  BOOST_TEST(late.error().message == "the token is unusable: it was rotated and its buffer period is over");
+  BOOST_TEST(!late.error().transient());
+  BOOST_TEST(!late.error().may_have_committed);
+  BOOST_TEST(rotary::check_token(f.url, child.raw_secret, fast).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(revoked_and_unknown_tokens_check_as_unauthorized_with_their_codes) {
+  fixture f;
+  BOOST_REQUIRE(f.server.revoke(f.token.id));
+  const auto revoked = rotary::check_token(f.url, f.token.raw_secret, fast);
+  BOOST_TEST((revoked.error().kind == rotate_error::unauthorized));
+  BOOST_TEST(revoked.error().code == "token-revoked");
+  BOOST_TEST(revoked.error().describe() == "unauthorized 401 token-revoked: the token was revoked");
+  const auto unknown = rotary::check_token(f.url, "no-such-token-secret", fast);
+  BOOST_TEST(unknown.error().code == "unknown-token");
+  BOOST_TEST(unknown.error().status == 401);
+  try {
+    unknown.value();
+    BOOST_FAIL("value() did not throw");
+  } catch (const rotary::bad_outcome_access& e) {
+    BOOST_TEST(e.what() == std::string("rotary: unauthorized 401 unknown-token: no such token"));
+    BOOST_TEST(e.code() == "unknown-token");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_check_outside_the_token_api_is_refused_before_anything_is_sent) {
+  fixture f;
+  const auto before = f.server.events().size();
+  const auto admin = rotary::check_token(f.url + "/admin/v1/tokens", f.token.raw_secret, fast);
+  BOOST_TEST((admin.error().kind == rotate_error::transport));
+  BOOST_TEST(admin.error().code == "bad-url");
+  BOOST_TEST(admin.error().message ==
+             "endpoint " + f.url +
+                 "/admin/v1/tokens: check_token asks a path under /api/index/v1/ other "
+                 "than /api/index/v1/rotatetoken (a check must never rotate), not "
+                 "/admin/v1/tokens");
+  BOOST_TEST(!admin.error().transient());
+  // The rotate path, with or without a query, would rotate: refused too.
+  BOOST_TEST(
+      rotary::check_token(f.url + "/api/index/v1/rotatetoken", f.token.raw_secret, fast).error().code ==
+      "bad-url");
+  BOOST_TEST(
+      rotary::check_token(f.url + "/api/index/v1/rotatetoken?x=1", f.token.raw_secret, fast).error().code ==
+      "bad-url");
+  BOOST_TEST(rotary::check_token(f.url, "two words", fast).error().code == "invalid-secret");
+  BOOST_TEST(rotary::check_token("ftp://x", f.token.raw_secret, fast).error().code == "bad-url");
+  BOOST_TEST(f.server.events().size() == before);  // the server saw none of them
+  BOOST_TEST(f.rotations() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_check_against_a_stopped_server_is_a_transport_error) {
+  fixture f;
+  f.server.stop();
+  const auto down = rotary::check_token(f.url, f.token.raw_secret, fast);
+  BOOST_TEST((down.error().kind == rotate_error::transport));
+  BOOST_TEST(down.error().code == "connect-failed");
+  BOOST_TEST(down.error().status == 0);
+  BOOST_TEST(down.error().transient());
+  BOOST_TEST(!down.error().may_have_committed);
+}
+
+BOOST_AUTO_TEST_CASE(a_check_reports_faults_and_greenlist_refusals_like_a_rotation) {
+  fixture f;
+  auto busy = make_fault(fault_kind::status, 503);
+  busy.scope = rotary::wire::fault_scope::api;
+  f.fail_next(busy);
+  const auto r = rotary::check_token(f.url, f.token.raw_secret, fast);
+  BOOST_TEST((r.error().kind == rotate_error::server_error));
+  BOOST_TEST(r.error().status == 503);
+  BOOST_TEST(r.error().transient());
+  auto reset = make_fault(fault_kind::reset);
+  reset.scope = rotary::wire::fault_scope::api;
+  f.fail_next(reset);
+  const auto closed = rotary::check_token(f.url, f.token.raw_secret, fast);
+  BOOST_TEST(closed.error().code == "connection-closed");
+  BOOST_TEST(!closed.error().may_have_committed);  // a check changes nothing on the server
+  BOOST_TEST(rotary::check_token(f.url, f.token.raw_secret, fast).has_value());
+
+  fixture outside({.greenlist = {"10.0.0.0/8"}});
+  const auto forbidden = rotary::check_token(outside.url, outside.token.raw_secret, fast);
+  BOOST_TEST((forbidden.error().kind == rotate_error::forbidden));
+  BOOST_TEST(forbidden.error().code == "address-not-allowed");
+}
+
+BOOST_AUTO_TEST_CASE(a_check_over_https_verifies_the_certificate) {
+  throwaway_ca ca;
+  fixture f({.tls_cert = ca.cert, .tls_key = ca.key});
+  auto options = fast;
+  options.ca_file = ca.ca;
+  const auto ok = rotary::check_token(f.url, f.token.raw_secret, options);
+  BOOST_TEST_MESSAGE((ok ? std::string() : ok.error().describe()));
+  BOOST_TEST(ok.has_value());
+  BOOST_TEST(rotary::check_token(f.url, f.token.raw_secret, fast).error().code == "tls-verify");
 }

@@ -12,7 +12,20 @@ using namespace std::chrono_literals;
 
 namespace {
 const sys_seconds t0 = from_unix(1798761600);  // 2027-01-01T00:00:00Z
-}
+
+// std::jthread's joining, without <stop_token>'s jthread (libc++ 14 has none).
+struct joining_thread {
+  std::thread thread;
+  template <class F>
+  explicit joining_thread(F f) : thread(std::move(f)) {}
+  joining_thread(const joining_thread&) = delete;
+  joining_thread& operator=(const joining_thread&) = delete;
+  ~joining_thread() {
+    if (thread.joinable()) thread.join();
+  }
+  void join() { thread.join(); }
+};
+}  // namespace
 
 static_assert(WaitableClock<real_clock> && WaitableClock<manual_clock> && WaitableClock<warp_clock>);
 static_assert(Clock<clock_ref>);
@@ -30,7 +43,7 @@ BOOST_AUTO_TEST_CASE(manual_clock_moves_only_when_told) {
 BOOST_AUTO_TEST_CASE(manual_clock_wakes_a_waiter_when_advanced_past_its_deadline) {
   manual_clock c{t0};
   std::atomic<bool> woke{false}, reached{false};
-  std::jthread waiter([&] {  // Boost.Test assertions are not thread-safe: checked after join
+  joining_thread waiter([&] {  // Boost.Test assertions are not thread-safe: checked after join
     reached = c.wait_until(t0 + 1h);
     woke = true;
   });
@@ -47,13 +60,51 @@ BOOST_AUTO_TEST_CASE(manual_clock_wakes_a_waiter_when_advanced_past_its_deadline
 
 BOOST_AUTO_TEST_CASE(manual_clock_wait_returns_false_when_stopped) {
   manual_clock c{t0};
-  std::stop_source stop;
+  rotary::stop_source stop;
   std::atomic<int> result{-1};
-  std::jthread waiter([&] { result = c.wait_until(t0 + 1h, stop.get_token()) ? 1 : 0; });
+  joining_thread waiter([&] { result = c.wait_until(t0 + 1h, stop.get_token()) ? 1 : 0; });
   while (c.waiting() == 0) std::this_thread::yield();
   stop.request_stop();
   waiter.join();
   BOOST_TEST(result.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_callback_runs_once_when_stopped_and_at_once_when_already_stopped) {
+  rotary::stop_source stop;
+  int calls = 0;
+  {
+    const rotary::stop_callback counting(stop.get_token(), [&] { ++calls; });
+    BOOST_TEST(calls == 0);
+    BOOST_TEST(stop.request_stop());
+    BOOST_TEST(!stop.request_stop());  // only the first request counts
+    BOOST_TEST(calls == 1);
+  }
+  const rotary::stop_callback late(stop.get_token(), [&] { ++calls; });
+  BOOST_TEST(calls == 2);
+  BOOST_TEST(stop.get_token().stop_requested());
+  BOOST_TEST(!rotary::stop_token{}.stop_possible());
+}
+
+BOOST_AUTO_TEST_CASE(waits_that_were_stopped_before_they_began_return_false_at_once) {
+  rotary::stop_source stop;
+  stop.request_stop();
+  manual_clock m{t0};
+  warp_clock w{t0, 0.0};
+  real_clock r;
+  BOOST_TEST(!m.wait_until(t0 + 1h, stop.get_token()));
+  BOOST_TEST(!w.wait_until(t0 + 1h, stop.get_token()));
+  BOOST_TEST(!r.wait_until(r.now() + 1h, stop.get_token()));
+  BOOST_TEST(m.waiting() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_running_warp_clock_waiter_wakes_when_advanced_past_its_deadline) {
+  warp_clock c{t0, 1.0};
+  std::atomic<bool> reached{false};
+  joining_thread waiter([&] { reached = c.wait_until(t0 + 1h); });
+  std::this_thread::sleep_for(20ms);
+  c.advance(1h);
+  waiter.join();
+  BOOST_TEST(reached.load());
 }
 
 BOOST_AUTO_TEST_CASE(manual_clock_wait_for_a_past_instant_returns_at_once) {
@@ -107,7 +158,7 @@ BOOST_AUTO_TEST_CASE(warp_clock_waiter_wakes_at_the_warped_deadline) {
 BOOST_AUTO_TEST_CASE(frozen_warp_clock_waiter_wakes_when_advanced) {
   warp_clock c{t0, 0.0};
   std::atomic<bool> woke{false}, reached{false};
-  std::jthread waiter([&] {  // Boost.Test assertions are not thread-safe: checked after join
+  joining_thread waiter([&] {  // Boost.Test assertions are not thread-safe: checked after join
     reached = c.wait_until(t0 + 10min);
     woke = true;
   });
@@ -133,8 +184,8 @@ BOOST_AUTO_TEST_CASE(clock_ref_forwards_to_the_clock_it_refers_to) {
 BOOST_AUTO_TEST_CASE(manual_clock_tells_a_driver_the_earliest_deadline_anyone_waits_for) {
   manual_clock c{t0};
   BOOST_TEST(!c.earliest_wait().has_value());
-  std::jthread late([&] { c.wait_until(t0 + 2h); });
-  std::jthread soon([&] { c.wait_until(t0 + 30min); });
+  joining_thread late([&] { c.wait_until(t0 + 2h); });
+  joining_thread soon([&] { c.wait_until(t0 + 30min); });
   while (c.waiting() < 2) std::this_thread::yield();
   BOOST_TEST(c.earliest_wait() == std::optional<sys_seconds>(t0 + 30min));
   c.set(*c.earliest_wait());

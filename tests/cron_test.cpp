@@ -373,7 +373,7 @@ BOOST_AUTO_TEST_CASE(hostile_inputs_get_a_diagnostic_never_a_crash_or_a_hang) {
   BOOST_TEST(!parse_cron(std::string(10'000'000, ' ')).has_value());
   BOOST_TEST(parse_cron("*/" + std::string(999, '9') + " * * * *")->minutes() == 1u);
   BOOST_TEST(parse_cron("*/" + std::string(5000, '9') + " * * * *").error().message ==
-             "a step of 5000 digits is too long: cron reads at most 999");
+             "a step of 5000 digits is too long: rotary reads at most 999");
 }
 
 // ---- next and prev ----------------------------------------------------------------------------

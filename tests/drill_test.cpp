@@ -128,7 +128,7 @@ BOOST_AUTO_TEST_CASE(a_job_that_uses_the_secret_before_saving_it_and_crashes_is_
   int runs = 0;
   o.job = [&](const token_store& store, const rotator_options& options, clock_ref clock) {
     if (++runs != 3) return rotator{store, options, clock}.run();
-    // The seed document's sample job: rotate, use the new secret at once, crash before saving.
+    // The guide's sample job (docs/rules.md): rotate, use the new secret at once, crash before saving.
     const auto current = store.load().value().current;
     const auto fresh = rotate(options.endpoint, current.secret, options.client);
     BOOST_REQUIRE(fresh.has_value());

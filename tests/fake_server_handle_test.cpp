@@ -28,7 +28,9 @@ std::string error_code(const httplib::Response& res) { return nlohmann::json::pa
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(rotates_an_empty_post_without_a_socket, fixture) {
-  const auto token = server.create_token(3600min, clock.now() + std::chrono::days{365}).value();
+  const auto token =
+      server.create_token({.rotation_period = 3600min, .expires_at = clock.now() + std::chrono::days{365}})
+          .value();
   const auto res = call("POST", "/api/index/v1/rotatetoken", "Bearer " + token.raw_secret);
   BOOST_TEST(res.status == 200);
   const auto r = nlohmann::json::parse(res.body).get<wire::rotate_response>();
@@ -66,7 +68,9 @@ BOOST_FIXTURE_TEST_CASE(admin_bodies_and_clock, fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(connection_faults_touch_no_socket, fixture) {
-  const auto token = server.create_token(3600min, clock.now() + std::chrono::days{365}).value();
+  const auto token =
+      server.create_token({.rotation_period = 3600min, .expires_at = clock.now() + std::chrono::days{365}})
+          .value();
   wire::fault_config faults;
   faults.faults.push_back(wire::fault{.kind = wire::fault_kind::commit_drop});
   server.set_faults(faults);
@@ -98,7 +102,9 @@ BOOST_AUTO_TEST_CASE(an_exception_in_a_handler_is_a_500_internal_error_with_its_
   o.state_file = dir.path / "gone" / "state.json";
   std::filesystem::create_directory(dir.path / "gone");
   rotary::fake_server server{o};
-  const auto token = server.create_token(3600min, clock.now() + std::chrono::days{365}).value();
+  const auto token =
+      server.create_token({.rotation_period = 3600min, .expires_at = clock.now() + std::chrono::days{365}})
+          .value();
   std::filesystem::remove_all(dir.path / "gone");
   httplib::Request req;
   req.method = "POST";

@@ -12,6 +12,7 @@
 
 #include <httplib.h>
 
+#include <rotary/client.hpp>
 #include <rotary/fake_server.hpp>
 #include <rotary/json.hpp>
 
@@ -81,8 +82,16 @@ reply rotate(const std::string& url, const std::string& secret, const std::strin
   return call(url, "POST", std::string(wire::rotate_path), {{"Authorization", scheme + " " + secret}});
 }
 
-reply check(const std::string& url, const std::string& secret) {
+// The bytes an /api/index/v1/ path answers for `secret`.
+reply ping(const std::string& url, const std::string& secret) {
   return call(url, "GET", "/api/index/v1/ping", {{"Authorization", "Bearer " + secret}});
+}
+
+// Whether the server takes `secret` now, as the client asks it (check_token): "usable", or the
+// refusal's code ("token-unusable", "token-revoked", "injected-fault", ...).
+std::string check(const std::string& url, const std::string& secret, const rotary::client_options& o = {}) {
+  const auto r = rotary::check_token(url, secret, o);
+  return r ? "usable" : r.error().code;
 }
 
 reply admin(const rotary::fake_server& s, const std::string& method, const std::string& path,
@@ -94,7 +103,7 @@ std::string error_of(const reply& r) { return r.json().at("error").get<std::stri
 
 }  // namespace
 
-// --- DESIGN.md section 2, end to end -------------------------------------------------------------
+// --- the worked example of docs/design.md ("The token rules"), end to end ---------------------------
 
 BOOST_AUTO_TEST_CASE(worked_example_of_design_section_2_holds_over_http) {
   rotary::manual_clock clock{midnight};
@@ -102,11 +111,11 @@ BOOST_AUTO_TEST_CASE(worked_example_of_design_section_2_holds_over_http) {
   const auto url = server.start();
 
   // Period 60 min, created 00:00: valid at 00:59:59, unusable at 01:00:00.
-  const auto a = server.create_token(60min, std::nullopt).value();
+  const auto a = server.create_token({.rotation_period = 60min}).value();
   clock.set(midnight + 59min + 59s);
-  BOOST_TEST(check(url, a.raw_secret).status == 200);
+  BOOST_TEST(check(url, a.raw_secret) == "usable");
   clock.set(midnight + 60min);
-  const auto dead = check(url, a.raw_secret);
+  const auto dead = ping(url, a.raw_secret);
   BOOST_TEST(dead.status == 401);
   BOOST_TEST(
       dead.body ==
@@ -114,7 +123,7 @@ BOOST_AUTO_TEST_CASE(worked_example_of_design_section_2_holds_over_http) {
 
   // Rotated at 00:30: parent usable until 00:40, child until 01:30.
   clock.set(midnight);
-  const auto b = server.create_token(60min, std::nullopt).value();
+  const auto b = server.create_token({.rotation_period = 60min}).value();
   clock.set(midnight + 30min);
   const auto r = rotate(url, b.raw_secret);
   BOOST_REQUIRE(r.status == 200);
@@ -123,37 +132,37 @@ BOOST_AUTO_TEST_CASE(worked_example_of_design_section_2_holds_over_http) {
   BOOST_TEST(child.rotation_period == 60min);
   BOOST_TEST(child.raw_secret.size() == 43u);  // 32 bytes, base64url
   clock.set(midnight + 39min + 59s);
-  BOOST_TEST(check(url, b.raw_secret).status == 200);
+  BOOST_TEST(check(url, b.raw_secret) == "usable");
   clock.set(midnight + 40min);
   BOOST_TEST(
-      check(url, b.raw_secret).body ==
+      ping(url, b.raw_secret).body ==
       R"j({"error":"token-unusable","message":"the token is unusable: it was rotated and its buffer period is over"})j");
   clock.set(midnight + 89min + 59s);
-  BOOST_TEST(check(url, child.raw_secret).status == 200);
+  BOOST_TEST(check(url, child.raw_secret) == "usable");
   clock.set(midnight + 90min);
-  BOOST_TEST(check(url, child.raw_secret).status == 401);
+  BOOST_TEST(check(url, child.raw_secret) == "token-unusable");
 
   // Rotated at 00:55: the parent is usable until 01:00, the period still binds.
   clock.set(midnight);
-  const auto c = server.create_token(60min, std::nullopt).value();
+  const auto c = server.create_token({.rotation_period = 60min}).value();
   clock.set(midnight + 55min);
   BOOST_REQUIRE(rotate(url, c.raw_secret).status == 200);
   clock.set(midnight + 59min + 59s);
-  BOOST_TEST(check(url, c.raw_secret).status == 200);
+  BOOST_TEST(check(url, c.raw_secret) == "usable");
   clock.set(midnight + 60min);
-  BOOST_TEST(check(url, c.raw_secret).status == 401);
+  BOOST_TEST(check(url, c.raw_secret) == "token-unusable");
   BOOST_TEST(server.token(c.id)->status == "expired");
   BOOST_TEST(server.token(c.id)->ended_by == "rotation-period");
 
   // With expires_at 01:15 the child is unusable at 01:15.
   clock.set(midnight);
-  const auto d = server.create_token(60min, midnight + 75min).value();
+  const auto d = server.create_token({.rotation_period = 60min, .expires_at = midnight + 75min}).value();
   clock.set(midnight + 30min);
   const auto dc = rotate(url, d.raw_secret).json().get<wire::rotate_response>();
   clock.set(midnight + 74min + 59s);
-  BOOST_TEST(check(url, dc.raw_secret).status == 200);
+  BOOST_TEST(check(url, dc.raw_secret) == "usable");
   clock.set(midnight + 75min);
-  BOOST_TEST(check(url, dc.raw_secret).body ==
+  BOOST_TEST(ping(url, dc.raw_secret).body ==
              R"j({"error":"token-unusable","message":"the token is unusable: it reached its expiry"})j");
   // The dead child cannot rotate either.
   BOOST_TEST(rotate(url, dc.raw_secret).status == 401);
@@ -165,12 +174,12 @@ BOOST_AUTO_TEST_CASE(the_configured_buffer_decides_when_a_rotated_parent_dies) {
   o.buffer = 2min;
   rotary::fake_server server{o};
   const auto url = server.start();
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   BOOST_REQUIRE(rotate(url, t.raw_secret).status == 200);
   clock.advance(1min + 59s);
-  BOOST_TEST(check(url, t.raw_secret).status == 200);
+  BOOST_TEST(check(url, t.raw_secret) == "usable");
   clock.advance(1s);
-  BOOST_TEST(check(url, t.raw_secret).status == 401);
+  BOOST_TEST(check(url, t.raw_secret) == "token-unusable");
 }
 
 // --- re-rotation ---------------------------------------------------------------------------------
@@ -179,7 +188,7 @@ BOOST_AUTO_TEST_CASE(reject_refuses_a_second_rotation_of_a_rotated_parent_with_4
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   const auto url = server.start();
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   const auto first = rotate(url, t.raw_secret);
   BOOST_REQUIRE(first.status == 200);
   clock.advance(1min);
@@ -189,7 +198,7 @@ BOOST_AUTO_TEST_CASE(reject_refuses_a_second_rotation_of_a_rotated_parent_with_4
       second.body ==
       R"j({"error":"already-rotated","message":"the token was already rotated: only the current token can be rotated"})j");
   // The parent still works for requests inside its buffer; the child rotates normally.
-  BOOST_TEST(check(url, t.raw_secret).status == 200);
+  BOOST_TEST(check(url, t.raw_secret) == "usable");
   const auto child = first.json().get<wire::rotate_response>();
   BOOST_TEST(rotate(url, child.raw_secret).status == 200);
   BOOST_TEST(server.tokens().size() == 3u);
@@ -201,7 +210,7 @@ BOOST_AUTO_TEST_CASE(fork_makes_another_child_and_keeps_the_buffer_of_the_first_
   o.rerotate = rotary::rerotation::fork;
   rotary::fake_server server{o};
   const auto url = server.start();
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   const auto one = rotate(url, t.raw_secret).json().get<wire::rotate_response>();
   clock.advance(5min);
   const auto two = rotate(url, t.raw_secret).json().get<wire::rotate_response>();
@@ -211,9 +220,9 @@ BOOST_AUTO_TEST_CASE(fork_makes_another_child_and_keeps_the_buffer_of_the_first_
   BOOST_TEST(parent.child_ids == (std::vector<std::string>{"tok_2", "tok_3"}));
   BOOST_TEST(parent.state.rotated_at == midnight);  // the first rotation fixes the buffer end
   clock.set(midnight + 10min);
-  BOOST_TEST(check(url, t.raw_secret).status == 401);
-  BOOST_TEST(check(url, one.raw_secret).status == 200);
-  BOOST_TEST(check(url, two.raw_secret).status == 200);
+  BOOST_TEST(check(url, t.raw_secret) == "token-unusable");
+  BOOST_TEST(check(url, one.raw_secret) == "usable");
+  BOOST_TEST(check(url, two.raw_secret) == "usable");
 }
 
 BOOST_AUTO_TEST_CASE(idempotent_answers_the_same_child_again) {
@@ -222,7 +231,7 @@ BOOST_AUTO_TEST_CASE(idempotent_answers_the_same_child_again) {
   o.rerotate = rotary::rerotation::idempotent;
   rotary::fake_server server{o};
   const auto url = server.start();
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   const auto one = rotate(url, t.raw_secret);
   clock.advance(3min);
   const auto two = rotate(url, t.raw_secret);
@@ -238,24 +247,24 @@ BOOST_AUTO_TEST_CASE(a_token_without_period_cannot_rotate_and_gets_400) {
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   const auto url = server.start();
-  const auto t = server.create_token(std::nullopt, midnight + 24h).value();
+  const auto t = server.create_token({.expires_at = midnight + 24h}).value();
   const auto r = rotate(url, t.raw_secret);
   BOOST_TEST(r.status == 400);
   BOOST_TEST(
       r.body ==
       R"j({"error":"not-rotatable","message":"the token has no rotation period: it cannot be rotated"})j");
-  BOOST_TEST(check(url, t.raw_secret).status == 200);
+  BOOST_TEST(check(url, t.raw_secret) == "usable");
 }
 
 BOOST_AUTO_TEST_CASE(a_revoked_token_gets_401_everywhere) {
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   const auto url = server.start();
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   BOOST_TEST(admin(server, "DELETE", "/admin/v1/tokens/" + t.id).status == 200);
   BOOST_TEST(rotate(url, t.raw_secret).body ==
              R"j({"error":"token-revoked","message":"the token was revoked"})j");
-  BOOST_TEST(check(url, t.raw_secret).status == 401);
+  BOOST_TEST(check(url, t.raw_secret) == "token-revoked");
   BOOST_TEST(server.token(t.id)->status == "revoked");
 }
 
@@ -263,7 +272,7 @@ BOOST_AUTO_TEST_CASE(basic_and_bearer_are_accepted_in_any_case) {
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   const auto url = server.start();
-  std::string secret = server.create_token(60min, std::nullopt).value().raw_secret;
+  std::string secret = server.create_token({.rotation_period = 60min}).value().raw_secret;
   for (std::string scheme : {"Basic", "bearer", "BASIC", "BeArEr"}) {
     const auto r = rotate(url, secret, scheme);
     BOOST_TEST_REQUIRE(r.status == 200, scheme);
@@ -277,7 +286,7 @@ BOOST_AUTO_TEST_CASE(an_empty_post_without_content_length_is_answered_at_once) {
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   server.start();
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   // What `curl -X POST URL -H 'Authorization: ...'` sends: no body, no Content-Length.
   const auto started = std::chrono::steady_clock::now();
   const auto raw = raw_exchange(server.port(),
@@ -295,7 +304,7 @@ BOOST_AUTO_TEST_CASE(the_guide_curl_sample_with_an_empty_form_body_works) {
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   server.start();
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   // curl -X POST URL -H 'Authorization: Basic <Token>' -d ''
   const auto raw = raw_exchange(server.port(),
                                 "POST /api/index/v1/rotatetoken HTTP/1.1\r\nHost: localhost\r\n"
@@ -312,7 +321,7 @@ BOOST_AUTO_TEST_CASE(any_body_up_to_the_limit_is_accepted_on_rotate) {
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   const auto url = server.start();
-  std::string secret = server.create_token(60min, std::nullopt).value().raw_secret;
+  std::string secret = server.create_token({.rotation_period = 60min}).value().raw_secret;
   for (const std::string& body :
        std::vector<std::string>{"{}", "not json at all", std::string(16 * 1024, 'x')}) {
     const auto r =
@@ -326,7 +335,7 @@ BOOST_AUTO_TEST_CASE(one_keep_alive_connection_serves_many_requests) {
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   const auto url = server.start();
-  std::string secret = server.create_token(60min, std::nullopt).value().raw_secret;
+  std::string secret = server.create_token({.rotation_period = 60min}).value().raw_secret;
   httplib::Client c(url);
   c.set_keep_alive(true);
   for (int i = 0; i < 50; ++i) {
@@ -512,10 +521,10 @@ BOOST_AUTO_TEST_CASE(events_name_tokens_by_id_and_never_hold_a_secret) {
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   const auto url = server.start();
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   const auto child = rotate(url, t.raw_secret).json().get<wire::rotate_response>();
   BOOST_TEST(rotate(url, t.raw_secret).status == 401);
-  BOOST_TEST(check(url, child.raw_secret).status == 200);
+  BOOST_TEST(check(url, child.raw_secret) == "usable");
   const auto events = admin(server, "GET", "/admin/v1/events");
   BOOST_TEST(events.body.find(t.raw_secret) == std::string::npos);
   BOOST_TEST(events.body.find(child.raw_secret) == std::string::npos);
@@ -546,7 +555,7 @@ struct faulty {
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   std::string url = server.start();
-  wire::created_token token = server.create_token(60min, std::nullopt).value();
+  wire::created_token token = server.create_token({.rotation_period = 60min}).value();
   void set(const std::string& json) {
     const auto r = admin(server, "PUT", "/admin/v1/faults", json);
     BOOST_TEST_REQUIRE(r.status == 200, r.body);
@@ -633,9 +642,9 @@ BOOST_AUTO_TEST_CASE(commit_then_drop_rotates_but_the_client_never_hears) {
 BOOST_AUTO_TEST_CASE(faults_can_cover_every_api_path) {
   faulty f;
   f.set(R"j({"faults": [{"kind": "status", "status": 500, "scope": "api"}]})j");
-  BOOST_TEST(check(f.url, f.token.raw_secret).status == 500);
+  BOOST_TEST(check(f.url, f.token.raw_secret) == "injected-fault");
   f.set(R"j({"faults": [{"kind": "status", "status": 500}]})j");  // scope rotate by default
-  BOOST_TEST(check(f.url, f.token.raw_secret).status == 200);
+  BOOST_TEST(check(f.url, f.token.raw_secret) == "usable");
   BOOST_TEST(admin(f.server, "GET", "/admin/v1/clock").status == 200);  // never the admin API
 }
 
@@ -648,7 +657,7 @@ BOOST_AUTO_TEST_CASE(the_same_seed_gives_the_same_faults) {
                                       .scope = wire::fault_scope::api}},
                          seed});
     std::string pattern;
-    for (int i = 0; i < 40; ++i) pattern += check(f.url, f.token.raw_secret).status == 502 ? 'x' : '.';
+    for (int i = 0; i < 40; ++i) pattern += check(f.url, f.token.raw_secret) == "injected-fault" ? 'x' : '.';
     return pattern;
   };
   const auto a = run(7);
@@ -666,7 +675,7 @@ BOOST_AUTO_TEST_CASE(an_address_outside_the_greenlist_gets_403) {
   o.greenlist = {"10.0.0.0/8", "2001:db8::/32"};
   rotary::fake_server outside{o};
   const auto url = outside.start();
-  const auto t = outside.create_token(60min, std::nullopt).value();
+  const auto t = outside.create_token({.rotation_period = 60min}).value();
   const auto r = rotate(url, t.raw_secret);
   BOOST_TEST(r.status == 403);
   BOOST_TEST(
@@ -677,7 +686,7 @@ BOOST_AUTO_TEST_CASE(an_address_outside_the_greenlist_gets_403) {
   o.greenlist = {"127.0.0.0/8"};
   rotary::fake_server inside{o};
   const auto url2 = inside.start();
-  BOOST_TEST(rotate(url2, inside.create_token(60min, std::nullopt).value().raw_secret).status == 200);
+  BOOST_TEST(rotate(url2, inside.create_token({.rotation_period = 60min}).value().raw_secret).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(the_greenlist_works_for_ipv6_clients) {
@@ -688,11 +697,11 @@ BOOST_AUTO_TEST_CASE(the_greenlist_works_for_ipv6_clients) {
   rotary::fake_server server{o};
   const auto url = server.start();
   BOOST_TEST(url.starts_with("http://[::1]:"));
-  BOOST_TEST(rotate(url, server.create_token(60min, std::nullopt).value().raw_secret).status == 200);
+  BOOST_TEST(rotate(url, server.create_token({.rotation_period = 60min}).value().raw_secret).status == 200);
   o.greenlist = {"fe80::/10"};
   rotary::fake_server other{o};
   const auto url2 = other.start();
-  BOOST_TEST(rotate(url2, other.create_token(60min, std::nullopt).value().raw_secret).status == 403);
+  BOOST_TEST(rotate(url2, other.create_token({.rotation_period = 60min}).value().raw_secret).status == 403);
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_greenlist_range_is_refused_when_constructed) {
@@ -718,7 +727,7 @@ BOOST_AUTO_TEST_CASE(a_restart_from_the_state_file_resumes_exactly) {
   {
     rotary::fake_server server{o};
     const auto url = server.start();
-    t = server.create_token(60min, midnight + 24h).value();
+    t = server.create_token({.rotation_period = 60min, .expires_at = midnight + 24h}).value();
     clock.advance(5min);
     child = rotate(url, t.raw_secret).json().get<wire::rotate_response>();
     before = server.tokens();
@@ -751,7 +760,7 @@ BOOST_AUTO_TEST_CASE(idempotent_replay_survives_a_restart) {
   std::string first;
   {
     rotary::fake_server server{o};
-    t = server.create_token(60min, std::nullopt).value();
+    t = server.create_token({.rotation_period = 60min}).value();
     first = rotate(server.start(), t.raw_secret).body;
   }
   rotary::fake_server again{o};
@@ -806,7 +815,7 @@ BOOST_AUTO_TEST_CASE(thirty_two_threads_rotating_one_token_get_exactly_one_200_u
   rotary::manual_clock clock{midnight};
   rotary::fake_server server{test_options(clock)};
   const auto url = server.start();
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   constexpr int n = 32;
   std::vector<int> statuses(n);
   std::latch go(n);
@@ -834,7 +843,7 @@ BOOST_AUTO_TEST_CASE(many_tokens_rotated_concurrently_lose_no_rotation) {
   std::vector<std::vector<std::string>> secrets(threads_n);
   for (auto& s : secrets)
     for (int k = 0; k < tokens_per_thread; ++k)
-      s.push_back(server.create_token(60min, std::nullopt).value().raw_secret);
+      s.push_back(server.create_token({.rotation_period = 60min}).value().raw_secret);
   std::atomic<int> ok{0}, failed{0};
   std::latch go(threads_n);
   std::vector<std::thread> threads;
@@ -872,7 +881,7 @@ BOOST_AUTO_TEST_CASE(many_tokens_rotated_concurrently_lose_no_rotation) {
   BOOST_TEST(children.size() == static_cast<std::size_t>(total));
   // Every chain is exactly `rounds` long and every final secret still works.
   for (const auto& s : secrets)
-    for (const auto& secret : s) BOOST_TEST(check(url, secret).status == 200);
+    for (const auto& secret : s) BOOST_TEST(check(url, secret) == "usable");
   for (const auto& t : tokens) BOOST_TEST(t.child_ids.size() <= 1u);
 }
 
@@ -887,11 +896,11 @@ BOOST_AUTO_TEST_CASE(tls_serves_the_same_api_with_a_throwaway_certificate) {
   rotary::fake_server server{o};
   const auto url = server.start();
   BOOST_TEST(url.starts_with("https://127.0.0.1:"));
-  const auto t = server.create_token(60min, std::nullopt).value();
+  const auto t = server.create_token({.rotation_period = 60min}).value();
   const auto r = rotate(url, t.raw_secret);
   BOOST_TEST(r.status == 200);
   const auto child = r.json().get<wire::rotate_response>();
-  BOOST_TEST(check(url, child.raw_secret).status == 200);
+  BOOST_TEST(check(url, child.raw_secret, {.ca_file = ca.ca}) == "usable");
   // commit-then-drop works over TLS too.
   server.set_faults({{wire::fault{.kind = wire::fault_kind::commit_drop, .count = 1}}, std::nullopt});
   BOOST_TEST(rotate(url, child.raw_secret).status == 0);

@@ -14,7 +14,7 @@ long ux(std::optional<sys_seconds> t) { return t ? to_unix(*t) : -1; }
 long ux(sys_seconds t) { return to_unix(t); }
 }  // namespace
 
-// DESIGN.md section 2, line for line.
+// The worked example of docs/design.md ("The token rules"), line for line.
 BOOST_AUTO_TEST_SUITE(worked_example)
 
 BOOST_AUTO_TEST_CASE(valid_at_00_59_59_unusable_at_01_00_00) {

@@ -1,4 +1,4 @@
-// Uses the installed rotary package: find_package(rotary) and rotary::core.
+// Uses the installed rotary package: find_package(rotary COMPONENTS core) and rotary::core.
 #include <rotary/rotary.hpp>
 
 #include <iostream>
@@ -10,5 +10,8 @@ int main() {
   const auto state = rotary::api_policy.check(token, created + 30min);
   std::cout << (state.usable ? "usable" : "unusable") << " until " << rotary::format_time(*state.until)
             << "\n";
+  // Zones come from the system's zone files, DST rules past 2037 included.
+  const auto& ny = rotary::locate_zone("America/New_York");
+  std::cout << rotary::format_local(rotary::parse_time("2040-07-01T12:00:00Z").value(), ny) << "\n";
   return state.usable ? 0 : 1;
 }

@@ -11,6 +11,11 @@
 //       r.error().may_have_committed;  // the answer was lost: the server may have rotated
 //     }
 //
+// Whether a token still works, without rotating it:
+//
+//     auto ok = rotary::check_token("https://customer-be.example.com", secret);
+//     if (!ok) ok.error().code;   // "token-revoked", "token-unusable", "unknown-token", ...
+//
 // The endpoint is a base URL (`https://host[:port]`, the rotate path is appended) or the full
 // URL of the rotate endpoint (any URL with a path is used as it is). HTTPS verifies the server
 // against the system CA store, or only against `client_options::ca_file` when one is given.
@@ -24,6 +29,9 @@
 // secret received: texts from the server are scrubbed of the secret sent, and a response that
 // cannot be read is described by its size, never quoted.
 #pragma once
+
+#include <rotary/detail/http_config.hpp>  // first: one clear #error without cpp-httplib and OpenSSL
+#if ROTARY_DETAIL_HTTP_READY              // otherwise nothing here is compiled after that #error
 
 #include <httplib.h>
 #include <openssl/crypto.h>
@@ -51,7 +59,8 @@ struct client_options {
   std::string user_agent = "rotary";
 };
 
-// Why a rotation did not return a new token.
+// Why a rotation did not return a new token, or why a token check (`check_token`) did not
+// answer "usable".
 struct rotate_error {
   enum kind_type {
     unauthorized,        // 401: unknown, expired, revoked or already rotated token
@@ -66,11 +75,12 @@ struct rotate_error {
   int status = 0;       // the HTTP status; 0 when none arrived
   std::string code;     // the server's machine code ("already-rotated"), or for transport errors
                         // "connect-failed", "connect-timeout", "read-timeout", "connection-closed",
-                        // "send-failed", "tls-handshake", "tls-verify", "ca-file", "bad-url"
+                        // "send-failed", "tls-handshake", "tls-verify", "ca-file", "bad-url";
+                        // "invalid-secret" for a secret that cannot be sent
   std::string message;  // for people; never a secret
   std::optional<seconds> retry_after;  // 429/503 Retry-After
   // The request reached the server and its answer is missing or unreadable: the server may
-  // have made the rotation (a lost response).
+  // have made the rotation (a lost response). Always false for a check.
   bool may_have_committed = false;
 
   // "unauthorized", "bad-request", "forbidden", "rate-limited", "server-error", "transport",
@@ -79,7 +89,8 @@ struct rotate_error {
   // Worth retrying: rate_limited, server_error, transport (but bad-url, ca-file and
   // tls-verify: an untrusted certificate does not fix itself in a minute), malformed_response.
   [[nodiscard]] bool transient() const noexcept;
-  // One line: "server-error 503 service-unavailable: the service is down".
+  // One line: "server-error 503 service-unavailable: the service is down". What
+  // `rotate(...).value()` and `check_token(...).value()` put in their `bad_outcome_access`.
   [[nodiscard]] std::string describe() const;
   friend bool operator==(const rotate_error&, const rotate_error&) = default;
 };
@@ -96,8 +107,10 @@ struct endpoint {
   [[nodiscard]] std::string url() const { return origin() + path; }
 };
 
+// Why a URL is not an endpoint; the message starts with "endpoint <url>: " (never a password).
 struct endpoint_error {
   std::string message;
+  [[nodiscard]] std::string describe() const { return message; }
 };
 
 // Parses `http[s]://host[:port][/path]`. Example: parse_endpoint("https://a.example")->url() ==
@@ -116,6 +129,22 @@ struct endpoint_error {
 // POSTs to the rotate endpoint with `Authorization: Bearer <secret>` and an empty body.
 [[nodiscard]] rotate_outcome rotate(std::string_view url, std::string_view secret,
                                     const client_options& options = {});
+
+// Asks the server whether it accepts `secret` now, without rotating it: a GET of an
+// `/api/index/v1/` path with `Authorization: Bearer <secret>`. Success is a 2xx (the fake server
+// answers 200 `{}`); otherwise the reason, as for a rotation:
+//
+//     check_token(url, secret).error().code      // 401: "unknown-token", "token-revoked",
+//                                                 // "token-unusable" (expired, past its buffer)
+//     check_token(url, secret).error().kind      // forbidden (403), server_error, transport, ...
+//
+// `url` is a base URL (then `wire::ping_path`, "/api/index/v1/ping", is asked: the fake server
+// answers every such path; the real service wants a path the token may call) or a full URL
+// whose path is under `/api/index/v1/`. Any other path, and the rotate path (a check must never
+// rotate), is refused before anything is sent: transport, code "bad-url". Same timeouts, TLS
+// verification and scrubbing as `rotate`.
+[[nodiscard]] outcome<void, rotate_error> check_token(std::string_view url, std::string_view secret,
+                                                      const client_options& options = {});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -262,9 +291,9 @@ inline outcome<wire::rotate_response, std::string> read_rotate_response(const st
   return r;
 }
 
-}  // namespace detail
-
-inline outcome<endpoint, endpoint_error> parse_endpoint(std::string_view url) {
+// parse_endpoint, with `default_path` for a URL without a path.
+inline outcome<endpoint, endpoint_error> parse_endpoint_with(std::string_view url,
+                                                             std::string_view default_path) {
   const std::string original(url);
   auto fail = [&](const std::string& why) { return endpoint_error{"endpoint " + original + ": " + why}; };
   endpoint e;
@@ -327,17 +356,18 @@ inline outcome<endpoint, endpoint_error> parse_endpoint(std::string_view url) {
   if (rest.starts_with('#')) rest = {};
   if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
   if (rest.empty() || rest == "/")
-    e.path = std::string(wire::rotate_path);
+    e.path = std::string(default_path);
   else if (rest.starts_with('?'))
-    e.path = std::string(wire::rotate_path) + std::string(rest);
+    e.path = std::string(default_path) + std::string(rest);
   else
     e.path = std::string(rest);
   return e;
 }
 
-inline rotate_outcome rotate(std::string_view url, std::string_view secret, const client_options& options) {
-  using clock = std::chrono::steady_clock;
-  const auto where = parse_endpoint(url);
+// What can be refused before anything is sent: the URL, the secret, the CA file.
+inline std::optional<rotate_error> refuse_before_sending(const outcome<endpoint, endpoint_error>& where,
+                                                         std::string_view secret,
+                                                         const client_options& options) {
   if (!where) return rotate_error{rotate_error::transport, 0, "bad-url", where.error().message, {}, false};
   if (!is_valid_secret(secret))
     return rotate_error{
@@ -347,7 +377,6 @@ inline rotate_outcome rotate(std::string_view url, std::string_view secret, cons
         "the token's secret cannot be sent: it is empty, too long, or has spaces or control characters",
         {},
         false};
-  const endpoint& e = *where;
   if (!options.ca_file.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(options.ca_file, ec))
@@ -358,10 +387,11 @@ inline rotate_outcome rotate(std::string_view url, std::string_view secret, cons
                           {},
                           false};
   }
-  httplib::Client client(e.origin());
-  if (!client.is_valid())
-    return rotate_error{
-        rotate_error::transport, 0, "bad-url", "endpoint " + std::string(url) + ": not usable", {}, false};
+  return std::nullopt;
+}
+
+// The options' timeouts, no keep-alive, no redirects, and certificate verification for https.
+inline void configure(httplib::Client& client, const endpoint& e, const client_options& options) {
   auto split = [](std::chrono::milliseconds d) {
     return std::pair<time_t, time_t>{static_cast<time_t>(d.count() / 1000),
                                      static_cast<time_t>(d.count() % 1000 * 1000)};
@@ -377,85 +407,72 @@ inline rotate_outcome rotate(std::string_view url, std::string_view secret, cons
     client.enable_server_certificate_verification(true);
     if (!options.ca_file.empty()) client.set_ca_cert_path(options.ca_file.string());
   }
-  httplib::Headers headers{{"Authorization", "Bearer " + std::string(secret)},
-                           {"Accept", "application/json"},
-                           {"User-Agent", options.user_agent}};
-  const auto started = clock::now();
-  auto res = client.Post(e.path, headers, std::string(), "application/json");
-  if (auto h = headers.find("Authorization"); h != headers.end())
-    OPENSSL_cleanse(h->second.data(), h->second.size());
+}
+
+// No HTTP answer. `waited`: from sending to the failure; `sent_effect`: whether the request, once
+// sent, may have changed something on the server (a rotation may have been made).
+inline rotate_error transport_error(httplib::Error error, const endpoint& e, const client_options& options,
+                                    std::chrono::steady_clock::duration waited, bool sent_effect) {
   const std::string target = e.host + ":" + std::to_string(e.port);
-
-  if (!res) {
-    rotate_error err{rotate_error::transport, 0, "", "", {}, false};
-    switch (res.error()) {
-      case httplib::Error::Connection:
-        err.code = "connect-failed";
-        err.message = "could not connect to " + target + " (refused, unreachable or unknown host)";
-        break;
-      case httplib::Error::ConnectionTimeout:
-        err.code = "connect-timeout";
-        err.message = "no connection to " + target + " within " +
-                      format_duration(std::chrono::duration_cast<seconds>(options.connect_timeout));
-        break;
-      case httplib::Error::Write:
-        err.code = "send-failed";
-        err.message = "the connection to " + target + " failed while sending the request";
-        break;
-      case httplib::Error::Read: {
-        err.may_have_committed = true;
-        const auto waited = clock::now() - started;
-        if (waited + std::chrono::milliseconds{50} >= options.read_timeout) {
-          err.code = "read-timeout";
-          err.message = "no answer from " + target + " within " +
-                        format_duration(std::chrono::duration_cast<seconds>(options.read_timeout)) +
-                        " after the request was sent";
-        } else {
-          err.code = "connection-closed";
-          err.message = "the connection to " + target +
-                        " was closed or reset after the request was sent, without an answer";
-        }
-        break;
+  rotate_error err{rotate_error::transport, 0, "", "", {}, false};
+  switch (error) {
+    case httplib::Error::Connection:
+      err.code = "connect-failed";
+      err.message = "could not connect to " + target + " (refused, unreachable or unknown host)";
+      break;
+    case httplib::Error::ConnectionTimeout:
+      err.code = "connect-timeout";
+      err.message = "no connection to " + target + " within " +
+                    format_duration(std::chrono::duration_cast<seconds>(options.connect_timeout));
+      break;
+    case httplib::Error::Write:
+      err.code = "send-failed";
+      err.message = "the connection to " + target + " failed while sending the request";
+      break;
+    case httplib::Error::Read:
+      err.may_have_committed = sent_effect;
+      if (waited + std::chrono::milliseconds{50} >= options.read_timeout) {
+        err.code = "read-timeout";
+        err.message = "no answer from " + target + " within " +
+                      format_duration(std::chrono::duration_cast<seconds>(options.read_timeout)) +
+                      " after the request was sent";
+      } else {
+        err.code = "connection-closed";
+        err.message = "the connection to " + target +
+                      " was closed or reset after the request was sent, without an answer";
       }
-      case httplib::Error::SSLConnection:
-        err.code = "tls-handshake";
-        err.message = "the TLS handshake with " + target + " failed";
-        break;
-      case httplib::Error::SSLServerVerification:
-        err.code = "tls-verify";
-        err.message =
-            "the certificate of " + target + " is not trusted" +
-            (options.ca_file.empty() ? std::string(" by the system CA store (a private CA needs --ca-file)")
-                                     : " by " + options.ca_file.string());
-        break;
-      case httplib::Error::SSLLoadingCerts:
-        err.code = "ca-file";
-        err.message = options.ca_file.empty()
-                          ? "cannot load the system CA certificates"
-                          : "cannot load CA certificates from " + options.ca_file.string();
-        break;
-      default:
-        err.code = "transport";
-        err.message = "request to " + target + " failed: " + httplib::to_string(res.error());
-        break;
-    }
-    return err;
+      break;
+    case httplib::Error::SSLConnection:
+      err.code = "tls-handshake";
+      err.message = "the TLS handshake with " + target + " failed";
+      break;
+    case httplib::Error::SSLServerVerification:
+      err.code = "tls-verify";
+      err.message =
+          "the certificate of " + target + " is not trusted" +
+          (options.ca_file.empty() ? std::string(" by the system CA store (a private CA needs --ca-file)")
+                                   : " by " + options.ca_file.string());
+      break;
+    case httplib::Error::SSLLoadingCerts:
+      err.code = "ca-file";
+      err.message = options.ca_file.empty() ? "cannot load the system CA certificates"
+                                            : "cannot load CA certificates from " + options.ca_file.string();
+      break;
+    default:
+      err.code = "transport";
+      err.message = "request to " + target + " failed: " + httplib::to_string(error);
+      break;
   }
+  return err;
+}
 
-  const int status = res->status;
-  if (status >= 200 && status < 300) {
-    auto body = detail::read_rotate_response(res->body);
-    OPENSSL_cleanse(res->body.data(), res->body.size());
-    if (!body)
-      return rotate_error{
-          rotate_error::malformed_response, status, "malformed-response", body.error(), {}, true};
-    return std::move(body).value();
-  }
-
+// An answer that is not 2xx: {"error": "...", "message": "..."} when the server sent it (scrubbed
+// of `secret`); otherwise the status alone.
+inline rotate_error status_error(const httplib::Response& res, std::string_view secret) {
+  const int status = res.status;
   rotate_error err{rotate_error::bad_request, status, "", "", {}, false};
-  // {"error": "...", "message": "..."} when the server sent it; otherwise the status alone.
   try {
-    const auto j = detail::parse_json_text(res->body);
+    const auto j = detail::parse_json_text(res.body);
     if (j.is_object()) {
       if (auto c = j.find("error"); c != j.end() && c->is_string())
         err.code = detail::scrub(c->get<std::string>(), secret);
@@ -475,15 +492,86 @@ inline rotate_outcome rotate(std::string_view url, std::string_view secret, cons
     err.kind = rotate_error::server_error;
   else if (status >= 300 && status < 400 && err.message.empty())
     err.message =
-        "unexpected redirect" + (res->has_header("Location")
-                                     ? " to " + detail::scrub(res->get_header_value("Location"), secret)
+        "unexpected redirect" + (res.has_header("Location")
+                                     ? " to " + detail::scrub(res.get_header_value("Location"), secret)
                                      : std::string());
   if (status == 429 || status == 503) {
-    if (res->has_header("Retry-After"))
+    if (res.has_header("Retry-After"))
       err.retry_after =
-          detail::parse_retry_after(res->get_header_value("Retry-After"), res->get_header_value("Date"));
+          detail::parse_retry_after(res.get_header_value("Retry-After"), res.get_header_value("Date"));
   }
   return err;
 }
 
+// One request to `e` with `Authorization: Bearer <secret>`, made by `send(client, headers)` (a
+// Post or a Get); the headers' copy of the secret is wiped after it. The answer, whatever its
+// status; or, when none came, the transport error (`sent_effect` as for transport_error).
+template <class Send>
+outcome<httplib::Result, rotate_error> exchange(std::string_view url, const endpoint& e,
+                                                std::string_view secret, const client_options& options,
+                                                bool sent_effect, Send send) {
+  httplib::Client client(e.origin());
+  if (!client.is_valid())
+    return rotate_error{
+        rotate_error::transport, 0, "bad-url", "endpoint " + std::string(url) + ": not usable", {}, false};
+  configure(client, e, options);
+  httplib::Headers headers{{"Authorization", "Bearer " + std::string(secret)},
+                           {"Accept", "application/json"},
+                           {"User-Agent", options.user_agent}};
+  const auto started = std::chrono::steady_clock::now();
+  httplib::Result res = send(client, headers);
+  if (auto h = headers.find("Authorization"); h != headers.end())
+    OPENSSL_cleanse(h->second.data(), h->second.size());
+  if (!res)
+    return transport_error(res.error(), e, options, std::chrono::steady_clock::now() - started, sent_effect);
+  return res;
+}
+
+}  // namespace detail
+
+inline outcome<endpoint, endpoint_error> parse_endpoint(std::string_view url) {
+  return detail::parse_endpoint_with(url, wire::rotate_path);
+}
+
+inline rotate_outcome rotate(std::string_view url, std::string_view secret, const client_options& options) {
+  const auto where = parse_endpoint(url);
+  if (auto refused = detail::refuse_before_sending(where, secret, options)) return std::move(*refused);
+  auto res = detail::exchange(url, *where, secret, options, true,
+                              [&](httplib::Client& c, const httplib::Headers& h) {
+                                return c.Post(where->path, h, std::string(), "application/json");
+                              });
+  if (!res) return std::move(res).error();
+  const httplib::Response& answer = *res.value();
+  if (answer.status < 200 || answer.status >= 300) return detail::status_error(answer, secret);
+  auto body = detail::read_rotate_response(answer.body);
+  OPENSSL_cleanse(res.value()->body.data(), answer.body.size());
+  if (!body)
+    return rotate_error{
+        rotate_error::malformed_response, answer.status, "malformed-response", body.error(), {}, true};
+  return std::move(body).value();
+}
+
+inline outcome<void, rotate_error> check_token(std::string_view url, std::string_view secret,
+                                               const client_options& options) {
+  auto where = detail::parse_endpoint_with(url, wire::ping_path);
+  if (where) {
+    const std::string path = where->path;
+    const std::string_view route = std::string_view(path).substr(0, path.find('?'));
+    if (!path.starts_with(wire::api_prefix) || route == wire::rotate_path)
+      where = endpoint_error{"endpoint " + std::string(url) + ": check_token asks a path under " +
+                             std::string(wire::api_prefix) + " other than " + std::string(wire::rotate_path) +
+                             " (a check must never rotate), not " + path};
+  }
+  if (auto refused = detail::refuse_before_sending(where, secret, options)) return std::move(*refused);
+  auto res =
+      detail::exchange(url, *where, secret, options, false,
+                       [&](httplib::Client& c, const httplib::Headers& h) { return c.Get(where->path, h); });
+  if (!res) return std::move(res).error();
+  const httplib::Response& answer = *res.value();
+  if (answer.status < 200 || answer.status >= 300) return detail::status_error(answer, secret);
+  return {};
+}
+
 }  // namespace rotary
+
+#endif  // ROTARY_DETAIL_HTTP_READY

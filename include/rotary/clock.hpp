@@ -15,6 +15,7 @@
 // that takes "a clock" at run time. All three clocks are safe to use from many threads.
 #pragma once
 
+#include <rotary/stop_token.hpp>
 #include <rotary/time.hpp>
 
 #include <algorithm>
@@ -26,7 +27,6 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
-#include <stop_token>
 
 namespace rotary {
 
@@ -36,7 +36,7 @@ concept Clock = requires(const C& c) {
 };
 
 template <class C>
-concept WaitableClock = Clock<C> && requires(C& c, sys_seconds t, std::stop_token s) {
+concept WaitableClock = Clock<C> && requires(C& c, sys_seconds t, stop_token s) {
   { c.wait_until(t, s) } -> std::same_as<bool>;
 };
 
@@ -46,7 +46,7 @@ class real_clock {
   [[nodiscard]] sys_seconds now() const {
     return std::chrono::floor<seconds>(std::chrono::system_clock::now());
   }
-  bool wait_until(sys_seconds deadline, std::stop_token stop = {});
+  bool wait_until(sys_seconds deadline, stop_token stop = {});
 };
 
 // A clock that moves only when told. `set` may move it backwards (a test of a clock step);
@@ -57,7 +57,7 @@ class manual_clock {
   [[nodiscard]] sys_seconds now() const;
   void set(sys_seconds t);
   void advance(seconds d);  // throws std::invalid_argument when d < 0
-  bool wait_until(sys_seconds deadline, std::stop_token stop = {});
+  bool wait_until(sys_seconds deadline, stop_token stop = {});
   // Threads blocked in wait_until right now (a driver that jumps time when everyone waits).
   [[nodiscard]] int waiting() const;
   // The earliest deadline, still in the future, that a blocked thread waits for (nullopt when
@@ -66,7 +66,7 @@ class manual_clock {
 
  private:
   mutable std::mutex mutex_;
-  std::condition_variable_any changed_;
+  std::condition_variable changed_;
   sys_seconds now_;
   std::multiset<sys_seconds> deadlines_;
 };
@@ -82,7 +82,7 @@ class warp_clock {
   void set_factor(double factor);  // throws std::invalid_argument unless 0 <= factor <= 1e9
   void set(sys_seconds t);
   void advance(seconds d);  // throws std::invalid_argument when d < 0
-  bool wait_until(sys_seconds deadline, std::stop_token stop = {});
+  bool wait_until(sys_seconds deadline, stop_token stop = {});
 
  private:
   using steady = std::chrono::steady_clock;
@@ -91,7 +91,7 @@ class warp_clock {
   void rebase_locked(virtual_ns at, double factor);
 
   mutable std::mutex mutex_;
-  std::condition_variable_any changed_;
+  std::condition_variable changed_;
   virtual_ns base_virtual_;
   steady::time_point base_real_;
   double factor_;
@@ -106,27 +106,47 @@ class clock_ref {
   noexcept  // NOLINT: implicit on purpose, like std::function_ref
       : object_(&clock),
         now_([](void* o) { return static_cast<C*>(o)->now(); }),
-        wait_(
-            [](void* o, sys_seconds t, std::stop_token s) { return static_cast<C*>(o)->wait_until(t, s); }) {}
+        wait_([](void* o, sys_seconds t, stop_token s) { return static_cast<C*>(o)->wait_until(t, s); }) {}
   [[nodiscard]] sys_seconds now() const { return now_(object_); }
-  bool wait_until(sys_seconds deadline, std::stop_token stop = {}) const {
-    return wait_(object_, deadline, stop);
-  }
+  bool wait_until(sys_seconds deadline, stop_token stop = {}) const { return wait_(object_, deadline, stop); }
 
  private:
   void* object_;
   sys_seconds (*now_)(void*);
-  bool (*wait_)(void*, sys_seconds, std::stop_token);
+  bool (*wait_)(void*, sys_seconds, stop_token);
 };
 
 // ---------------------------------------------------------------------------------------------
 
-inline bool real_clock::wait_until(sys_seconds deadline, std::stop_token stop) {
+namespace detail {
+// Wakes `cv` when a stop is requested, for as long as it lives. Construct it before locking
+// `m`: a callback that runs at once (the stop was already requested) locks `m` itself, and the
+// lock makes the notification impossible to miss between a waiter's check and its sleep.
+class stop_wake {
+ public:
+  stop_wake(const stop_token& stop, std::mutex& m, std::condition_variable& cv)
+      : callback_(stop, notify{&m, &cv}) {}
+
+ private:
+  struct notify {
+    std::mutex* m;
+    std::condition_variable* cv;
+    void operator()() const noexcept {
+      std::lock_guard lock(*m);
+      cv->notify_all();
+    }
+  };
+  stop_callback<notify> callback_;
+};
+}  // namespace detail
+
+inline bool real_clock::wait_until(sys_seconds deadline, stop_token stop) {
   std::mutex m;
-  std::condition_variable_any cv;
+  std::condition_variable cv;
+  const detail::stop_wake wake(stop, m, cv);
   std::unique_lock lock(m);
-  return !cv.wait_until(lock, stop, std::chrono::system_clock::time_point(deadline), [] { return false; }) &&
-         !stop.stop_requested();
+  return !cv.wait_until(lock, std::chrono::system_clock::time_point(deadline),
+                        [&] { return stop.stop_requested(); });
 }
 
 inline sys_seconds manual_clock::now() const {
@@ -151,13 +171,14 @@ inline void manual_clock::advance(seconds d) {
   changed_.notify_all();
 }
 
-inline bool manual_clock::wait_until(sys_seconds deadline, std::stop_token stop) {
+inline bool manual_clock::wait_until(sys_seconds deadline, stop_token stop) {
+  const detail::stop_wake wake(stop, mutex_, changed_);
   std::unique_lock lock(mutex_);
   if (now_ >= deadline) return true;
   const auto entry = deadlines_.insert(deadline);
-  const bool reached = changed_.wait(lock, stop, [&] { return now_ >= deadline; });
+  changed_.wait(lock, [&] { return now_ >= deadline || stop.stop_requested(); });
   deadlines_.erase(entry);
-  return reached;
+  return now_ >= deadline;
 }
 
 inline int manual_clock::waiting() const {
@@ -230,21 +251,24 @@ inline void warp_clock::advance(seconds d) {
   changed_.notify_all();
 }
 
-inline bool warp_clock::wait_until(sys_seconds deadline, std::stop_token stop) {
+inline bool warp_clock::wait_until(sys_seconds deadline, stop_token stop) {
+  const detail::stop_wake wake(stop, mutex_, changed_);
   std::unique_lock lock(mutex_);
   while (!stop.stop_requested()) {
     const auto real = steady::now();
     const auto at = now_locked(real);
     if (at >= deadline) return true;
     if (factor_ == 0) {
-      changed_.wait(lock, stop, [&] { return factor_ != 0 || now_locked(steady::now()) >= deadline; });
+      changed_.wait(lock, [&] {
+        return stop.stop_requested() || factor_ != 0 || now_locked(steady::now()) >= deadline;
+      });
       continue;
     }
+    // Woken early by any change of the clock (set, advance, factor) or a stop; at least once a
+    // second in any case.
     const double real_ns = std::chrono::duration<double, std::nano>(deadline - at).count() / factor_;
     const auto wait_for = std::chrono::nanoseconds{static_cast<std::int64_t>(real_ns) + 1};
-    changed_.wait_until(lock, stop,
-                        real + std::min<std::chrono::nanoseconds>(wait_for, std::chrono::seconds{1}),
-                        [] { return false; });
+    changed_.wait_until(lock, real + std::min<std::chrono::nanoseconds>(wait_for, std::chrono::seconds{1}));
   }
   return false;
 }

@@ -41,6 +41,7 @@
 // Supported instants: years 1 to 9999. `next` and `prev` never answer outside that range.
 #pragma once
 
+#include <rotary/detail/config.hpp>
 #include <rotary/diagnostic.hpp>
 #include <rotary/time.hpp>
 
@@ -103,7 +104,7 @@ class cron_expr {
 
   // Equal when parsed from the same text. (Compare the bitsets and flags to ask whether two
   // texts schedule alike: `*/15` and `0,15,30,45` do not, for cronie's DST rules.)
-  friend constexpr bool operator==(const cron_expr&, const cron_expr&) = default;
+  friend ROTARY_CONSTEXPR_STRING bool operator==(const cron_expr&, const cron_expr&) = default;
 
  private:
   friend struct detail::cron_access;
@@ -123,7 +124,7 @@ class cron_expr {
 
 // The same parser, usable in constant expressions; the diagnostic is dropped.
 //     static_assert(rotary::try_parse_cron("0 0 30 2 *")->never_fires());
-[[nodiscard]] constexpr std::optional<cron_expr> try_parse_cron(std::string_view text);
+[[nodiscard]] ROTARY_CONSTEXPR_STRING std::optional<cron_expr> try_parse_cron(std::string_view text);
 
 // The first fire strictly after `t` (UTC), or nullopt if there is none before year 10000.
 [[nodiscard]] constexpr std::optional<sys_seconds> next(const cron_expr& e, sys_seconds t) noexcept;
@@ -189,7 +190,7 @@ constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) noexcept { retur
 // 0 = Sunday. 1970-01-01 was a Thursday.
 constexpr int weekday_from_days(std::int64_t z) noexcept { return static_cast<int>(floor_mod(z + 4, 7)); }
 
-constexpr std::string cron_number(std::int64_t v) {
+ROTARY_CONSTEXPR_STRING std::string cron_number(std::int64_t v) {
   if (v == 0) return "0";
   std::string s;
   const bool neg = v < 0;
@@ -201,12 +202,12 @@ constexpr std::string cron_number(std::int64_t v) {
   if (neg) s.insert(s.begin(), '-');
   return s;
 }
-constexpr std::string two_digits(int v) {
+ROTARY_CONSTEXPR_STRING std::string two_digits(int v) {
   return std::string(1, static_cast<char>('0' + v / 10)) + static_cast<char>('0' + v % 10);
 }
 
 // The text of a token for a message: control bytes shown as '?', long tokens cut.
-constexpr std::string cron_quote(std::string_view s) {
+ROTARY_CONSTEXPR_STRING std::string cron_quote(std::string_view s) {
   std::string out = "'";
   const std::size_t n = std::min<std::size_t>(s.size(), 24);
   for (std::size_t i = 0; i < n; ++i) {
@@ -216,11 +217,11 @@ constexpr std::string cron_quote(std::string_view s) {
   if (s.size() > n) out += "...";
   return out + "'";
 }
-constexpr std::string cron_token(std::string_view s) {
+ROTARY_CONSTEXPR_STRING std::string cron_token(std::string_view s) {
   const std::string q = cron_quote(s);
   return q.substr(1, q.size() - 2);
 }
-constexpr std::string cron_printable(char c) {
+ROTARY_CONSTEXPR_STRING std::string cron_printable(char c) {
   const auto u = static_cast<unsigned char>(c);
   if (u < 0x20 || u >= 0x7f) {
     constexpr char hex[] = "0123456789abcdef";
@@ -300,7 +301,7 @@ struct cron_access {
                                      cron_expr::dow_star};
     e.flags_ |= bits[field];
   }
-  static constexpr void text(cron_expr& e, std::string_view t) { e.text_ = std::string(t); }
+  static ROTARY_CONSTEXPR_STRING void text(cron_expr& e, std::string_view t) { e.text_ = std::string(t); }
 };
 
 // The parser proper (cronie's get_list/get_range/get_number with positions). `layout`, when
@@ -309,7 +310,7 @@ class cron_parser {
  public:
   constexpr cron_parser(std::string_view text, cron_layout* layout) : s_(text), layout_(layout) {}
 
-  constexpr std::variant<cron_expr, diagnostic> run() {
+  ROTARY_CONSTEXPR_STRING std::variant<cron_expr, diagnostic> run() {
     cron_expr e;
     cron_access::clear(e);
     skip_blanks();
@@ -351,7 +352,8 @@ class cron_parser {
   cron_layout* layout_;
   std::size_t i_ = 0;
 
-  static constexpr diagnostic err(std::size_t column, std::string message, std::size_t length = 1) {
+  static ROTARY_CONSTEXPR_STRING diagnostic err(std::size_t column, std::string message,
+                                                std::size_t length = 1) {
     return diagnostic{column, length == 0 ? 1 : length, std::move(message)};
   }
   constexpr void skip_blanks() {
@@ -360,9 +362,11 @@ class cron_parser {
   constexpr char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
   constexpr bool at_end() const { return i_ >= s_.size(); }
   constexpr bool at_separator() const { return at_end() || cron_blank(s_[i_]) || s_[i_] == ','; }
-  constexpr std::string found() const { return at_end() ? std::string("the end") : cron_printable(s_[i_]); }
+  ROTARY_CONSTEXPR_STRING std::string found() const {
+    return at_end() ? std::string("the end") : cron_printable(s_[i_]);
+  }
 
-  constexpr std::optional<diagnostic> macro(cron_expr& e) {
+  ROTARY_CONSTEXPR_STRING std::optional<diagnostic> macro(cron_expr& e) {
     const std::size_t start = i_;
     while (i_ < s_.size() && !cron_blank(s_[i_])) ++i_;
     const std::string_view word = s_.substr(start, i_ - start);
@@ -407,7 +411,7 @@ class cron_parser {
     return std::nullopt;
   }
 
-  constexpr std::optional<diagnostic> field(cron_expr& e, int f) {
+  ROTARY_CONSTEXPR_STRING std::optional<diagnostic> field(cron_expr& e, int f) {
     const std::size_t start = i_;
     if (s_[i_] == '*') cron_access::star(e, f);
     for (;;) {
@@ -427,7 +431,7 @@ class cron_parser {
     std::size_t column = 0, length = 0;
   };
 
-  constexpr std::string what(int f) const {
+  ROTARY_CONSTEXPR_STRING std::string what(int f) const {
     const auto k = static_cast<std::size_t>(f);
     std::string s =
         std::string(cron_field_names[k]) + " (" + cron_number(cron_low[k]) + "-" + cron_number(cron_high[k]);
@@ -437,7 +441,7 @@ class cron_parser {
   }
 
   // number | name
-  constexpr std::variant<value, diagnostic> number(int f) {
+  ROTARY_CONSTEXPR_STRING std::variant<value, diagnostic> number(int f) {
     const auto k = static_cast<std::size_t>(f);
     const std::size_t start = i_;
     const char c = peek();
@@ -487,11 +491,11 @@ class cron_parser {
     return err(start + 1, "expected a " + what(f) + " or '*', found " + found());
   }
 
-  constexpr std::string text_of(std::size_t column, std::size_t length) const {
+  ROTARY_CONSTEXPR_STRING std::string text_of(std::size_t column, std::size_t length) const {
     return std::string(s_.substr(column - 1, length));
   }
 
-  constexpr std::optional<diagnostic> element(cron_expr& e, int f) {
+  ROTARY_CONSTEXPR_STRING std::optional<diagnostic> element(cron_expr& e, int f) {
     const auto k = static_cast<std::size_t>(f);
     const std::size_t start = i_;
     cron_element el;
@@ -559,10 +563,11 @@ class cron_parser {
         ++i_;
       }
       if (i_ == sstart) return err(i_ + 1, "expected a step (a number) after '/', found " + found());
-      if (i_ - sstart >= 1000)  // cronie's get_number gives up at MAX_TEMPSTR (1000) characters
+      // rotary's own bound (cronie's get_number gives up only at MAX_TEMPSTR, 131072 characters).
+      if (i_ - sstart >= 1000)
         return err(sstart + 1,
                    "a step of " + cron_number(static_cast<std::int64_t>(i_ - sstart)) +
-                       " digits is too long: cron reads at most 999",
+                       " digits is too long: rotary reads at most 999",
                    i_ - sstart);
       if (step == 0)
         return err(sstart + 1, "a step of 0 is not allowed: the step must be at least 1", i_ - sstart);
@@ -725,8 +730,8 @@ constexpr int cron_count_between(const cron_expr& e, std::int64_t from, std::int
   return n;
 }
 
-constexpr std::variant<cron_expr, diagnostic> parse_cron_impl(std::string_view text,
-                                                              cron_layout* layout = nullptr) {
+ROTARY_CONSTEXPR_STRING std::variant<cron_expr, diagnostic> parse_cron_impl(std::string_view text,
+                                                                            cron_layout* layout = nullptr) {
   return cron_parser(text, layout).run();
 }
 
@@ -747,7 +752,7 @@ inline parse_result<cron_expr> parse_cron(std::string_view text) {
   return std::get<0>(std::move(r));
 }
 
-constexpr std::optional<cron_expr> try_parse_cron(std::string_view text) {
+ROTARY_CONSTEXPR_STRING std::optional<cron_expr> try_parse_cron(std::string_view text) {
   auto r = detail::parse_cron_impl(text);
   if (r.index() == 1) return std::nullopt;
   return std::get<0>(std::move(r));

@@ -23,6 +23,9 @@
 // both are refused as `drill_error`.
 #pragma once
 
+#include <rotary/detail/http_config.hpp>  // first: one clear #error without cpp-httplib and OpenSSL
+#if ROTARY_DETAIL_HTTP_READY              // otherwise nothing here is compiled after that #error
+
 #include <httplib.h>
 
 #include <rotary/clock.hpp>
@@ -210,7 +213,7 @@ class skewed_clock {
  public:
   skewed_clock(manual_clock& base, seconds skew) : base_(base), skew_(skew) {}
   [[nodiscard]] sys_seconds now() const { return base_.now() + skew_; }
-  bool wait_until(sys_seconds deadline, std::stop_token stop = {}) {
+  bool wait_until(sys_seconds deadline, stop_token stop = {}) {
     return base_.wait_until(deadline - skew_, stop);
   }
 
@@ -276,7 +279,8 @@ inline drill_result run_drill(const simulation_plan& plan, const drill_options& 
   };
   fake_server server{server_options};
   const std::string url = server.start();
-  const auto token = server.create_token(plan.initial.rotation_period, plan.initial.expires_at);
+  const auto token = server.create_token(
+      {.rotation_period = plan.initial.rotation_period, .expires_at = plan.initial.expires_at});
   if (!token)
     throw drill_error("the server refused the scenario's token: " + std::string(token.error().code()));
 
@@ -471,3 +475,5 @@ inline drill_result run_drill(const simulation_plan& plan, const drill_options& 
 }
 
 }  // namespace rotary
+
+#endif  // ROTARY_DETAIL_HTTP_READY

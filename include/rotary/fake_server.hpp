@@ -7,11 +7,14 @@
 //     rotary::fake_server server{{.clock = clock}};
 //     const std::string url = server.start();       // "http://127.0.0.1:41237" (port 0: any free one)
 //
-//     auto token = server.create_token(std::chrono::minutes{3600}, clock.now() +
-//     std::chrono::days{365}).value();
-//     // POST url + "/api/index/v1/rotatetoken" with "Authorization: Bearer " + token.raw_secret
+//     using namespace std::chrono_literals;
+//     auto token = server.create_token({.rotation_period = 3600min,
+//                                       .expires_at = clock.now() + rotary::days{365}}).value();
+//     auto child = rotary::rotate(url, token.raw_secret).value();  // client.hpp: POST rotatetoken
 //     // -> 200 {"rawSecret": "...", "createdAt": 1798761600, "rotationPeriodMinutes": 3600}
-//     clock.advance(std::chrono::minutes{10});       // the parent dies: 10 minutes of buffer
+//     clock.advance(10min);                                      // the parent's buffer is over
+//     rotary::check_token(url, token.raw_secret).error().code;   // "token-unusable"
+//     rotary::check_token(url, child.raw_secret).has_value();    // true
 //
 // Every answer about validity and rotation comes from `standard_policy` (policy.hpp) with the
 // configured buffer; the server holds no rule of its own. Time for every decision is the
@@ -20,6 +23,9 @@
 // All member functions are thread-safe. The endpoints, status codes, error codes, faults and
 // the state file are documented in docs/fake-server.md.
 #pragma once
+
+#include <rotary/detail/http_config.hpp>  // first: one clear #error without cpp-httplib and OpenSSL
+#if ROTARY_DETAIL_HTTP_READY              // otherwise nothing here is compiled after that #error
 
 #include <httplib.h>
 
@@ -146,9 +152,12 @@ class fake_server {
   [[nodiscard]] const standard_policy& policy() const noexcept { return policy_; }
 
   // --- what the admin API does, in C++ -----------------------------------------------------
-  // A token created now, as POST /admin/v1/tokens would; or why the limits refuse it.
+  // A token created now, as POST /admin/v1/tokens would with the same body; or why the limits
+  // (min_period, require_expiry) refuse it. Both fields are optional: no rotation_period makes a
+  // token that cannot rotate; no expires_at needs `require_expiry = false`.
+  //     server.create_token({.rotation_period = 3600min, .expires_at = clock.now() + rotary::days{365}})
   [[nodiscard]] outcome<wire::created_token, creation_error> create_token(
-      std::optional<minutes> rotation_period, std::optional<sys_seconds> expires_at);
+      const wire::create_token_request& request);
   // Revokes a token (it answers 401 "token-revoked" from now on); false for an unknown id.
   bool revoke(std::string_view id);
   [[nodiscard]] std::vector<wire::token_view> tokens() const;
@@ -180,6 +189,9 @@ class fake_server {
     int status;
     std::string code;
     std::string message;
+    [[nodiscard]] std::string describe() const {
+      return std::to_string(status) + " " + code + ": " + message;
+    }
   };
   struct credentials {
     std::string secret;
@@ -207,8 +219,7 @@ class fake_server {
   void save_locked();
   void load_state();
   std::string derive_child_secret(std::string_view parent_secret) const;
-  outcome<wire::created_token, creation_error> create(std::optional<minutes> rotation_period,
-                                                      std::optional<sys_seconds> expires_at,
+  outcome<wire::created_token, creation_error> create(const wire::create_token_request& request,
                                                       const httplib::Request* req);
   bool revoke(std::string_view id, const httplib::Request* req);
   void sleep_for(std::chrono::milliseconds d);
@@ -502,17 +513,16 @@ inline void fake_server::save_locked() {
 // --- direct access ---------------------------------------------------------------------------------
 
 inline outcome<wire::created_token, creation_error> fake_server::create_token(
-    std::optional<minutes> rotation_period, std::optional<sys_seconds> expires_at) {
-  return create(rotation_period, expires_at, nullptr);
+    const wire::create_token_request& request) {
+  return create(request, nullptr);
 }
 
 inline bool fake_server::revoke(std::string_view id) { return revoke(id, nullptr); }
 
 inline outcome<wire::created_token, creation_error> fake_server::create(
-    std::optional<minutes> rotation_period, std::optional<sys_seconds> expires_at,
-    const httplib::Request* req) {
+    const wire::create_token_request& request, const httplib::Request* req) {
   const auto at = now();
-  auto state = rotary::create_token(at, rotation_period, expires_at, limits_);
+  auto state = rotary::create_token(at, request.rotation_period, request.expires_at, limits_);
   if (!state) return state.error();
   std::string secret = detail::new_secret();
   const auto hash = detail::sha256(secret);
@@ -1005,7 +1015,7 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
         reply(res, 200, {{"tokens", tokens()}});
       } else if (m == "POST") {
         const auto body = parse_body<wire::create_token_request>(req);
-        auto created = create(body.rotation_period, body.expires_at, &req);
+        auto created = create(body, &req);
         if (!created) {
           const auto code = std::string(created.error().code());
           std::string message = code;
@@ -1101,3 +1111,5 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
 }
 
 }  // namespace rotary
+
+#endif  // ROTARY_DETAIL_HTTP_READY

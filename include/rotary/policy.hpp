@@ -35,6 +35,7 @@
 #include <rotary/token.hpp>
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -86,6 +87,9 @@ struct refusal {
     }
     return "token-unusable";
   }
+  // The code and a sentence: "token-unusable: the token is unusable (ended by rotation-period)".
+  // What `rotate(...).value()` puts in its `bad_outcome_access`.
+  [[nodiscard]] std::string describe() const;
   friend constexpr bool operator==(const refusal&, const refusal&) = default;
 };
 
@@ -162,6 +166,8 @@ struct creation_error {
     }
     return "expiry-required";
   }
+  // The code and a sentence: "expiry-required: a new token needs an expiry".
+  [[nodiscard]] std::string describe() const;
   friend constexpr bool operator==(const creation_error&, const creation_error&) = default;
 };
 
@@ -171,6 +177,36 @@ struct creation_error {
     creation_limits limits = {});
 
 // ---------------------------------------------------------------------------------------------
+
+inline std::string refusal::describe() const {
+  std::string s(code());
+  switch (reason) {
+    case not_rotatable:
+      return s + ": the token has no rotation period, so it cannot be rotated";
+    case already_rotated:
+      return s + ": the token was already rotated; only its child can be rotated";
+    case not_usable:
+      break;
+  }
+  s += ": the token is unusable";
+  if (!ended_by.empty()) s.append(" (ended by ").append(ended_by).append(")");
+  return s;
+}
+
+inline std::string creation_error::describe() const {
+  std::string s(code());
+  switch (reason) {
+    case period_not_positive:
+      return s + ": the rotation period must be positive";
+    case period_below_minimum:
+      return s + ": the rotation period is shorter than the limits allow (creation_limits::min_period)";
+    case expiry_not_after_creation:
+      return s + ": the expiry must be after the creation instant";
+    case expiry_required:
+      break;
+  }
+  return s + ": a new token needs an expiry (creation_limits::require_expiry)";
+}
 
 namespace detail {
 // The earliest end over the rules and the name of the rule that sets it, in one pass.

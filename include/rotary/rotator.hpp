@@ -27,11 +27,14 @@
 // a manual clock shared with a fake server in tests. Backoff waits with `wait_until` on it.
 #pragma once
 
+#include <rotary/detail/http_config.hpp>  // first: one clear #error without cpp-httplib and OpenSSL
+#if ROTARY_DETAIL_HTTP_READY              // otherwise nothing here is compiled after that #error
+
 #include <nlohmann/json.hpp>
 #include <rotary/client.hpp>
 #include <rotary/clock.hpp>
+#include <rotary/job_strategy.hpp>
 #include <rotary/policy.hpp>
-#include <rotary/simulate.hpp>
 #include <rotary/store.hpp>
 #include <rotary/time.hpp>
 
@@ -499,3 +502,5 @@ inline run_report rotator::run() {
 }
 
 }  // namespace rotary
+
+#endif  // ROTARY_DETAIL_HTTP_READY

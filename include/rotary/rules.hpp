@@ -51,8 +51,8 @@ struct fixed_period {
   friend constexpr bool operator==(const fixed_period&, const fixed_period&) = default;
 };
 
-// After a rotation the parent keeps working for `length` (10 minutes for the API in the seed
-// document, where it is not configurable).
+// After a rotation the parent keeps working for `length` (10 minutes for the vendor's API, where
+// it is not configurable; docs/rules.md).
 struct buffer_period {
   static constexpr std::string_view name = "buffer";
   seconds length = minutes{10};

@@ -200,7 +200,7 @@ inline outcome<simulation_plan, scenario_error> prepare(const scenario& s) {
     const auto& c = std::get<cron_spec>(s.schedule);
     const auto expr = parse_cron(c.expression);
     if (!expr) return err{"schedule", "cron expression: " + expr.error().message};
-    const date::time_zone* zone = nullptr;
+    const time_zone* zone = nullptr;
     if (c.tz != "UTC" && c.tz != "Etc/UTC") {
       zone = find_zone(c.tz);
       if (!zone)

@@ -40,18 +40,15 @@
 // ~10 s it sleeps after each replayed minute; they are reported at the first minute after the
 // jump.)
 //
-// Zone data come from date/tz (the system's /usr/share/zoneinfo). The zone is consulted only when
-// the search crosses a transition; between transitions everything is arithmetic on local time.
-// The Debian build of date reads the transitions listed in the zone files (up to 2037) but not
-// the POSIX rule that extends them; past the last listed transition, rotary applies that rule
-// itself (detail/cron_posix_tz.hpp), so DST keeps working in 2038 and later.
+// Zone data come from rotary/zone.hpp (the system's TZif files, with the POSIX rule that extends
+// them past their last listed transition, so DST keeps working in 2038 and later). The zone is
+// consulted only when the search crosses a transition; between transitions everything is
+// arithmetic on local time.
 #pragma once
 
 #include <rotary/cron.hpp>
-#include <rotary/detail/cron_posix_tz.hpp>
 #include <rotary/time.hpp>
-
-#include <date/tz.h>
+#include <rotary/zone.hpp>
 
 #include <algorithm>
 #include <array>
@@ -98,25 +95,26 @@ concept schedule = std::copy_constructible<S> && requires(const S& s, sys_second
   { s.prev(t) } -> std::same_as<std::optional<sys_seconds>>;
 };
 
-// The IANA zone called `name` ("Europe/Berlin"), or nullptr if the system has no such zone.
-[[nodiscard]] const date::time_zone* find_zone(std::string_view name) noexcept;
-
 // A cron expression read in a time zone. Without a zone (or with a null zone) it is read in
 // UTC, where the DST mode plays no part.
 class cron_schedule {
  public:
   explicit cron_schedule(cron_expr expr) : expr_(std::move(expr)) {}
-  cron_schedule(cron_expr expr, const date::time_zone* zone, dst_mode mode = dst_mode::cronie)
+  cron_schedule(cron_expr expr, const time_zone* zone, dst_mode mode = dst_mode::cronie)
       : expr_(std::move(expr)), zone_(zone), mode_(mode) {}
   // Throws std::invalid_argument if the system has no zone of that name.
   cron_schedule(cron_expr expr, std::string_view zone, dst_mode mode = dst_mode::cronie);
 
   [[nodiscard]] const cron_expr& expr() const noexcept { return expr_; }
-  [[nodiscard]] const date::time_zone* zone() const noexcept { return zone_; }  // nullptr: UTC
+  [[nodiscard]] const time_zone* zone() const noexcept { return zone_; }  // nullptr: UTC
   [[nodiscard]] std::string_view zone_name() const noexcept {
     return zone_ ? std::string_view(zone_->name()) : std::string_view("UTC");
   }
   [[nodiscard]] dst_mode mode() const noexcept { return mode_; }
+  // The civil time at `t` in the schedule's zone (UTC without one), DST rules past 2037 included.
+  [[nodiscard]] local_seconds to_local(sys_seconds t) const {
+    return zone_ ? zone_->to_local(t) : local_seconds{t.time_since_epoch()};
+  }
 
   // The first instant strictly after `t` at which the job runs, or nullopt (never again before
   // year 10000).
@@ -146,7 +144,7 @@ class cron_schedule {
 
  private:
   cron_expr expr_;
-  const date::time_zone* zone_ = nullptr;
+  const time_zone* zone_ = nullptr;
   dst_mode mode_ = dst_mode::cronie;
 
   fire after_fire(const fire& f, walk_state& walk) const;
@@ -273,8 +271,7 @@ template <schedule S>
 // `lint(e)` plus the local times of `e` that a DST transition of `zone` skips (`dst-skipped`)
 // or repeats (`dst-repeated`) in the year starting at `from`, with what cronie and wallclock
 // do about them. A null zone means UTC: no DST findings.
-[[nodiscard]] std::vector<lint_finding> lint(const cron_expr& e, const date::time_zone* zone,
-                                             sys_seconds from);
+[[nodiscard]] std::vector<lint_finding> lint(const cron_expr& e, const time_zone* zone, sys_seconds from);
 
 // ---------------------------------------------------------------------------------------------
 // Implementation.
@@ -289,18 +286,18 @@ struct zone_segment {
 
 struct zone_segment_cache {
   struct entry {
-    const date::time_zone* zone = nullptr;
+    const time_zone* zone = nullptr;
     zone_segment seg;
   };
   std::array<entry, 16> entries{};
   std::size_t victim = 0;
 
-  const zone_segment* find(const date::time_zone* zone, std::int64_t t) const noexcept {
+  const zone_segment* find(const time_zone* zone, std::int64_t t) const noexcept {
     for (const auto& c : entries)
       if (c.zone == zone && c.seg.begin <= t && t < c.seg.end) return &c.seg;
     return nullptr;
   }
-  zone_segment add(const date::time_zone* zone, const zone_segment& seg) noexcept {
+  zone_segment add(const time_zone* zone, const zone_segment& seg) noexcept {
     entries[victim] = {zone, seg};
     victim = (victim + 1) % entries.size();
     return seg;
@@ -310,7 +307,7 @@ inline zone_segment_cache& zone_cache() {
   thread_local zone_segment_cache cache;
   return cache;
 }
-inline zone_segment zone_segment_from_info(const date::sys_info& info) {
+inline zone_segment zone_segment_from_info(const zone_info& info) {
   zone_segment seg;
   seg.begin = info.begin.time_since_epoch().count();
   seg.end = info.end.time_since_epoch().count();
@@ -318,63 +315,26 @@ inline zone_segment zone_segment_from_info(const date::sys_info& info) {
   return seg;
 }
 
-// Past the last transition date lists (its final segment runs to year 32767), the zone's
-// POSIX rule gives the transitions (cron_posix_tz.hpp): the segment of the rule holding `t`.
-inline zone_segment zone_segment_extend(const date::time_zone* zone, const zone_segment& seg,
-                                        std::int64_t t) {
-  if (seg.end <= cron_max_minute * 60 + 60) return seg;
-  const posix_tz* rule = posix_tz_of(zone);
-  if (rule == nullptr) return seg;
-  const auto tr = posix_transitions_around(*rule, civil_from_days(floor_div(t, 86'400)).year);
-  zone_segment out = seg;
-  std::int64_t before = seg.offset;  // the offset in effect before the next rule transition
-  for (const auto& x : tr) {
-    if (x.at <= seg.begin) continue;
-    if (x.at <= t) {
-      out.begin = x.at;
-      out.prev_offset = before;
-      out.offset = x.offset;
-      before = x.offset;
-    } else {
-      out.end = x.at;
-      break;
-    }
-  }
-  return out;
-}
-
 // The segment of `zone` holding `t`, from a small per-thread cache (the zone's data are
 // immutable, so a cached segment is never stale).
-inline zone_segment zone_segment_at(const date::time_zone* zone, std::int64_t t) {
+inline zone_segment zone_segment_at(const time_zone* zone, std::int64_t t) {
   auto& cache = zone_cache();
   if (const auto* hit = cache.find(zone, t)) return *hit;
-  zone_segment seg = zone_segment_from_info(zone->get_info(date::sys_seconds{seconds{t}}));
-  if (seg.begin > cron_min_minute * 60)
-    seg.prev_offset = zone->get_info(date::sys_seconds{seconds{seg.begin - 1}}).offset.count();
-  return cache.add(zone, zone_segment_extend(zone, seg, t));
+  zone_segment seg = zone_segment_from_info(zone->info(from_unix(t)));
+  if (seg.begin > cron_min_minute * 60) seg.prev_offset = zone->offset(from_unix(seg.begin - 1)).count();
+  return cache.add(zone, seg);
 }
 
 // The segment that follows `seg` (one zone lookup: its previous offset is `seg`'s).
-inline zone_segment zone_segment_after(const date::time_zone* zone, const zone_segment& seg) {
+inline zone_segment zone_segment_after(const time_zone* zone, const zone_segment& seg) {
   auto& cache = zone_cache();
   if (const auto* hit = cache.find(zone, seg.end)) return *hit;
-  zone_segment next = zone_segment_from_info(zone->get_info(date::sys_seconds{seconds{seg.end}}));
+  zone_segment next = zone_segment_from_info(zone->info(from_unix(seg.end)));
   if (next.begin == seg.end)
     next.prev_offset = seg.offset;
   else
-    next.prev_offset = zone->get_info(date::sys_seconds{seconds{next.begin - 1}}).offset.count();
-  return cache.add(zone, zone_segment_extend(zone, next, seg.end));
-}
-
-// The UTC offset of `zone` at `t` and its abbreviation ("EDT"), rule-extended past 2037.
-inline std::pair<seconds, std::string> zone_offset_at(const date::time_zone* zone, sys_seconds t) {
-  const auto seg = zone_segment_at(zone, to_unix(t));
-  const auto info = zone->get_info(t);
-  if (info.offset.count() == seg.offset) return {seconds{seg.offset}, info.abbrev};
-  const posix_tz* rule = posix_tz_of(zone);
-  std::string abbrev =
-      rule ? (seg.offset == rule->dst_offset ? rule->dst_name : rule->std_name) : info.abbrev;
-  return {seconds{seg.offset}, abbrev};
+    next.prev_offset = zone->offset(from_unix(next.begin - 1)).count();
+  return cache.add(zone, next);
 }
 
 // What cronie does at the start of a segment (cron.c, main loop): the wall clock moved by
@@ -413,7 +373,7 @@ constexpr int cronie_catch_up_runs(const cron_expr& e, const cronie_entry& r) no
   return replayed + (at && *at == landing_local ? 1 : 0);
 }
 
-inline std::optional<fire> zone_next(const cron_expr& e, const date::time_zone* zone, dst_mode mode,
+inline std::optional<fire> zone_next(const cron_expr& e, const time_zone* zone, dst_mode mode,
                                      std::int64_t t) {
   if (e.never_fires() || t >= cron_max_minute * 60) return std::nullopt;
   if (t < cron_min_minute * 60) t = cron_min_minute * 60 - 1;
@@ -470,7 +430,7 @@ inline std::optional<fire> zone_next(const cron_expr& e, const date::time_zone* 
   }
 }
 
-inline std::optional<fire> zone_prev(const cron_expr& e, const date::time_zone* zone, dst_mode mode,
+inline std::optional<fire> zone_prev(const cron_expr& e, const time_zone* zone, dst_mode mode,
                                      std::int64_t t) {
   if (e.never_fires() || t <= cron_min_minute * 60) return std::nullopt;
   if (t > cron_max_minute * 60) t = cron_max_minute * 60 + 1;
@@ -498,7 +458,7 @@ inline std::optional<fire> zone_prev(const cron_expr& e, const date::time_zone* 
   }
 }
 
-inline int zone_runs_at(const cron_expr& e, const date::time_zone* zone, dst_mode mode, std::int64_t t) {
+inline int zone_runs_at(const cron_expr& e, const time_zone* zone, dst_mode mode, std::int64_t t) {
   if (e.never_fires() || t < cron_min_minute * 60 || t > cron_max_minute * 60) return 0;
   const zone_segment seg = zone_segment_at(zone, t);
   cronie_entry rule;
@@ -549,14 +509,6 @@ fire schedule_after_fire(const S& s, const fire& f, [[maybe_unused]] auto& walk)
 }
 
 }  // namespace detail
-
-inline const date::time_zone* find_zone(std::string_view name) noexcept {
-  try {
-    return date::locate_zone(name);
-  } catch (...) {
-    return nullptr;
-  }
-}
 
 inline cron_schedule::cron_schedule(cron_expr expr, std::string_view zone, dst_mode mode)
     : expr_(std::move(expr)), zone_(find_zone(zone)), mode_(mode) {
@@ -748,7 +700,7 @@ gap_report analyse_gaps(const S& s, sys_seconds from, sys_seconds until, std::op
   return r;
 }
 
-inline std::vector<lint_finding> lint(const cron_expr& e, const date::time_zone* zone, sys_seconds from) {
+inline std::vector<lint_finding> lint(const cron_expr& e, const time_zone* zone, sys_seconds from) {
   std::vector<lint_finding> out = lint(e);
   if (zone == nullptr || e.never_fires()) return out;
   detail::cron_layout layout;

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <rotary/detail/random.hpp>
+#include <rotary/job_strategy.hpp>
 #include <rotary/policy.hpp>
 #include <rotary/time.hpp>
 #include <rotary/token.hpp>
@@ -45,14 +46,6 @@
 #include <vector>
 
 namespace rotary {
-
-// When the job rotates: at every run, or only when the deadline is within `margin`.
-struct job_strategy {
-  enum kind_type { always, when_due };
-  kind_type kind = always;
-  seconds margin{0};
-  friend constexpr bool operator==(const job_strategy&, const job_strategy&) = default;
-};
 
 // [from, until): every attempt inside fails.
 struct outage_window {

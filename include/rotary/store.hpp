@@ -24,6 +24,10 @@
 // save leaves the file exactly as it was.
 #pragma once
 
+#define ROTARY_DETAIL_NEEDS_OPENSSL_ONLY  // the store needs OpenSSL, not cpp-httplib
+#include <rotary/detail/http_config.hpp>  // first: one clear #error without OpenSSL
+#if ROTARY_DETAIL_OPENSSL_READY           // otherwise nothing here is compiled after that #error
+
 #include <nlohmann/json.hpp>
 #include <rotary/detail/json_read.hpp>
 #include <rotary/detail/json_rules.hpp>
@@ -692,3 +696,5 @@ inline outcome<recovery, store_error> token_store::recover(const store_lock& loc
 }
 
 }  // namespace rotary
+
+#endif  // ROTARY_DETAIL_OPENSSL_READY

@@ -33,6 +33,9 @@ namespace rotary::wire {
 
 inline constexpr std::string_view api_prefix = "/api/index/v1/";
 inline constexpr std::string_view rotate_path = "/api/index/v1/rotatetoken";
+// What `check_token` (client.hpp) asks by default: the fake server answers every other
+// /api/index/v1/ path alike.
+inline constexpr std::string_view ping_path = "/api/index/v1/ping";
 inline constexpr std::string_view admin_prefix = "/admin/v1/";
 inline constexpr std::string_view admin_tokens_path = "/admin/v1/tokens";  // + "/<id>" for one token
 inline constexpr std::string_view admin_clock_path = "/admin/v1/clock";
@@ -54,6 +57,8 @@ struct rotate_response {
 struct error_body {
   std::string error{};
   std::string message{};
+  // "already-rotated: the token was already rotated: only the current token can be rotated".
+  [[nodiscard]] std::string describe() const { return message.empty() ? error : error + ": " + message; }
   friend bool operator==(const error_body&, const error_body&) = default;
 };
 

@@ -92,7 +92,9 @@ struct harness {
 
   explicit harness(rotary::rerotation mode = rotary::rerotation::reject, bool greenlist = false)
       : server(make_options(clock, mode, greenlist)) {
-    token = server.create_token(std::chrono::minutes{3600}, clock.now() + std::chrono::days{365})
+    token = server
+                .create_token({.rotation_period = std::chrono::minutes{3600},
+                               .expires_at = clock.now() + std::chrono::days{365}})
                 .value()
                 .raw_secret;
   }

@@ -1,8 +1,8 @@
 // rotary/detail/json_report.hpp: JSON for the simulator's scenario and report (see json.hpp).
 //
-// Report keys follow DESIGN.md section 5: times as ISO-8601 UTC strings, durations in seconds.
-// Scenario files take instants as ISO strings or Unix seconds and durations as seconds or
-// duration strings ("12h", "PT10M"); they are written back with ISO strings and seconds.
+// Report keys follow docs/design.md ("The command line"): times as ISO-8601 UTC strings, durations in
+// seconds. Scenario files take instants as ISO strings or Unix seconds and durations as seconds or duration
+// strings ("12h", "PT10M"); they are written back with ISO strings and seconds.
 #pragma once
 
 #include <nlohmann/json.hpp>

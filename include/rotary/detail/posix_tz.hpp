@@ -1,26 +1,27 @@
-// rotary/detail/cron_posix_tz.hpp: the rule that extends a zone past its last listed transition.
+// rotary/detail/posix_tz.hpp: the rule that extends a zone past its last listed transition.
 //
 // A TZif file (RFC 8536) ends with a POSIX TZ string, "EST5EDT,M3.2.0,M11.1.0", that gives the
-// transitions after the last one listed. The Debian build of date (USE_OS_TZDB) reads the
-// listed transitions only, so without this every zone stops changing offset after 2037. The
-// schedule code asks date first and uses this rule only past date's last transition.
+// transitions after the last one listed (POSIX.1-2017, XBD 8.3 "TZ"). zone.hpp uses it past a
+// zone's last listed transition, so DST keeps working in 2038 and later.
 #pragma once
 
-#include <rotary/cron.hpp>
-
-#include <date/tz.h>
+#include <rotary/time.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace rotary::detail {
+
+constexpr bool posix_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool posix_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr std::int64_t posix_floor_div(std::int64_t a, std::int64_t b) noexcept {
+  const std::int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
 
 // "M3.2.0/2" (month, week 1-5 with 5 = last, weekday 0 = Sunday), "J60" (1-365, no Feb 29) or
 // "59" (0-365), at `time` seconds of local time (may be negative or past 24h).
@@ -75,14 +76,14 @@ class posix_tz_parser {
       ++i_;
       return true;
     }
-    while (i_ < s_.size() && ascii_alpha(s_[i_])) ++i_;
+    while (i_ < s_.size() && posix_alpha(s_[i_])) ++i_;
     out = std::string(s_.substr(start, i_ - start));
     return i_ - start >= 3;
   }
   bool number(std::int64_t& out, int max_digits) {
     const std::size_t start = i_;
     out = 0;
-    while (i_ < s_.size() && ascii_digit(s_[i_]) && i_ - start < static_cast<std::size_t>(max_digits))
+    while (i_ < s_.size() && posix_digit(s_[i_]) && i_ - start < static_cast<std::size_t>(max_digits))
       out = out * 10 + (s_[i_++] - '0');
     return i_ > start;
   }
@@ -143,37 +144,11 @@ inline std::int64_t posix_rule_day(const posix_date_rule& r, std::int64_t y) {
   }
   if (r.kind == 'N') return days_from_civil(y, 1, 1) + r.day;
   const std::int64_t first = days_from_civil(y, static_cast<unsigned>(r.month), 1);
-  const int wd = weekday_from_days(first);
+  const int wd = static_cast<int>(first - posix_floor_div(first + 4, 7) * 7 + 4) % 7;  // 0 = Sunday
   std::int64_t day = 1 + (r.weekday - wd + 7) % 7 + (r.week - 1) * 7;
   const int dim = days_in_month(static_cast<int>(y), r.month);
   while (day > dim) day -= 7;
   return first + day - 1;
-}
-
-// The rule of `zone`, read from its TZif file's footer; nullopt if it has none or no DST.
-// Cached per thread (zones are immutable).
-inline const posix_tz* posix_tz_of(const date::time_zone* zone) {
-  struct entry {
-    const date::time_zone* zone;
-    std::optional<posix_tz> tz;
-  };
-  thread_local std::vector<entry> cache;
-  for (const auto& e : cache)
-    if (e.zone == zone) return e.tz ? &*e.tz : nullptr;
-  std::optional<posix_tz> tz;
-  std::ifstream in("/usr/share/zoneinfo/" + std::string(zone->name()), std::ios::binary);
-  if (in) {
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (data.size() > 2 && data.compare(0, 4, "TZif") == 0 && data.back() == '\n') {
-      const std::size_t nl = data.rfind('\n', data.size() - 2);
-      if (nl != std::string::npos) {
-        tz = parse_posix_tz(std::string_view(data).substr(nl + 1, data.size() - nl - 2));
-        if (tz && !tz->has_dst) tz.reset();
-      }
-    }
-  }
-  cache.push_back({zone, std::move(tz)});
-  return cache.back().tz ? &*cache.back().tz : nullptr;
 }
 
 // A transition of the rule: at `at` (Unix seconds) the offset becomes `offset`.
