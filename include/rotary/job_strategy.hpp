@@ -3,7 +3,7 @@
 // A rotation job runs on a schedule (cron, or every N hours). At each run it either rotates
 // the token it holds or leaves it alone. The strategy says which:
 //
-//   always              rotate at every run (the seed document's sample job);
+//   always              rotate at every run (the vendor guide's sample job, docs/rules.md);
 //   when_due, margin    rotate only once the job's own clock has reached the token's rotation
 //                       deadline minus `margin`; earlier runs are "not due" and do nothing.
 //

@@ -1,8 +1,8 @@
 // rotary/policy.hpp: the rules composed, and the questions people ask of them.
 //
 // A `policy<Rules...>` makes a token unusable as soon as any of its rules does. The preset
-// `api_policy` is the API of the seed document: fixed rotation period, 10-minute buffer, hard
-// expiry. The worked example of DESIGN.md section 2 (period 60 min, created 00:00):
+// `api_policy` is the vendor's API (docs/rules.md): fixed rotation period, 10-minute buffer, hard
+// expiry. The worked example of docs/design.md ("The token rules"; period 60 min, created 00:00):
 //
 //     using namespace std::chrono_literals;
 //     rotary::token_state t{.created_at = midnight, .rotation_period = 60min};
@@ -24,7 +24,7 @@
 // second at which a rotation still succeeds, minus an optional margin.
 //
 // Re-rotation: rotating a token that was already rotated (and is still within its buffer) is
-// refused under `rerotation::reject`, what the API in the seed document does ("the current token
+// refused under `rerotation::reject`, what the vendor's API does (docs/rules.md; "the current token
 // must be the one being rotated"). `fork` makes another child (the parent's buffer still ends
 // `buffer` after its first rotation); `idempotent` answers with the same child again.
 #pragma once
@@ -137,7 +137,7 @@ class policy {
   std::tuple<Rules...> rules_{};
 };
 
-// The API of the seed document.
+// The vendor's API (docs/rules.md, "Where the rules come from").
 using standard_policy = policy<fixed_period, buffer_period, hard_expiry>;
 inline constexpr standard_policy api_policy{};
 

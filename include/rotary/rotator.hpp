@@ -1,6 +1,6 @@
 // rotary/rotator.hpp: one run of the rotation job, the way a careful operator would write it.
 //
-// The seed document's sample job posts to /rotatetoken, stores the secret and switches to it.
+// The vendor guide's sample job (docs/rules.md) posts to /rotatetoken, stores the secret and switches to it.
 // A `rotator` run does the same, but:
 //
 //   1. takes the store's lock (a second run waits `lock_wait`, then reports `busy`);
