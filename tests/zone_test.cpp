@@ -342,6 +342,10 @@ BOOST_AUTO_TEST_CASE(each_malformed_tzif_file_gets_its_exact_error) {
   BOOST_TEST(with([](tzif_builder& b) { b.infos[0].offset = INT32_MIN; }) ==
              prefix("UTC offset beyond a day"));
   BOOST_TEST(with([](tzif_builder& b) { b.footer = "<+01"; }) == prefix("footer is not a POSIX TZ string"));
+  // Found by fuzz_tzif: a POSIX rule offset of 91 hours (the parser reads hours up to 167 for
+  // rule times).
+  BOOST_TEST(with([](tzif_builder& b) { b.footer = "<+1030>-10:30<+11>-91,M10.1.0,M4.1.0"; }) ==
+             prefix("footer offset beyond a day"));
   BOOST_TEST(with([](tzif_builder& b) { b.footer = ""; }) == "(valid)");  // no rule: the last type stays
 }
 

@@ -294,6 +294,8 @@ inline outcome<time_zone, zone_error> time_zone::from_tzif(std::string name, std
     if (!tz.empty()) {
       auto rule = detail::parse_posix_tz(tz);
       if (!rule) return fail("footer is not a POSIX TZ string");
+      for (const std::int64_t offset : {rule->std_offset, rule->dst_offset})
+        if (offset <= -86'400 || offset >= 86'400) return fail("footer offset beyond a day");
       if (rule->has_dst) z.rule_ = std::move(*rule);
     }
   }
