@@ -48,7 +48,7 @@ namespace rotary {
 
 struct rotator_options {
   std::string endpoint{};        // the rotate URL; "" uses the one in the store
-  job_strategy strategy{};       // always, or when_due with a margin (simulate.hpp)
+  job_strategy strategy{};       // always, or when_due with a margin (job_strategy.hpp)
   int retries = 3;               // attempts after the first, for transient errors
   seconds retry_delay{30};       // the first backoff; doubled after each failure
   seconds max_retry_delay{600};  // the longest backoff (Retry-After may ask for longer)
