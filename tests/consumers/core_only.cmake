@@ -41,4 +41,6 @@ run_fails("rotary has no component 'tls' (it has: core, http)"
 # So is rotary's own build of the http part.
 run_fails("rotary: rotary::http needs OpenSSL 1.1.1 or later (Debian: libssl-dev)"
   ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/rotary_http -DROTARY_LIBRARY_ONLY=ON -DROTARY_HTTP=ON ${hide})
+run_fails("rotary: ROTARY_HTTP is 'yes': expected AUTO, ON or OFF"
+  ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/rotary_bad_option -DROTARY_LIBRARY_ONLY=ON -DROTARY_HTTP=yes)
 message(STATUS "core-only consumer built and ran without OpenSSL or cpp-httplib")
