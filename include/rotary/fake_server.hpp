@@ -1012,7 +1012,10 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
     std::string token_id;
     if (path == wire::admin_tokens_path) {
       if (m == "GET") {
-        reply(res, 200, {{"tokens", tokens()}});
+        nlohmann::json body = nlohmann::json::object();  // key by key: see json_wire.hpp
+        auto& list = body["tokens"] = nlohmann::json::array();
+        for (auto& t : tokens()) list.push_back(std::move(t));
+        reply(res, 200, body);
       } else if (m == "POST") {
         const auto body = parse_body<wire::create_token_request>(req);
         auto created = create(body, &req);
@@ -1094,7 +1097,10 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
           throw http_error{400, "invalid-request",
                            "after: expected an event sequence number, got \"" + v + "\""};
       }
-      reply(res, 200, {{"events", events(after)}});
+      nlohmann::json body = nlohmann::json::object();
+      auto& list = body["events"] = nlohmann::json::array();
+      for (auto& e : events(after)) list.push_back(std::move(e));
+      reply(res, 200, body);
     } else {
       throw http_error{404, "not-found", "no such path: " + req.path};
     }

@@ -39,20 +39,28 @@ NLOHMANN_JSON_SERIALIZE_ENUM(rerotation, {{rerotation::reject, "reject"},
 
 // {"usable": false, "endedBy": "buffer", "until": 1798763400}
 inline void to_json(nlohmann::json& j, const usability& u) {
-  j = {{"usable", u.usable},
-       {"endedBy", u.ended_by.empty() ? nlohmann::json() : nlohmann::json(std::string(u.ended_by))},
-       {"until", u.until ? nlohmann::json(to_unix(*u.until)) : nlohmann::json()}};
+  j = nlohmann::json::object();  // key by key: see json_wire.hpp
+  j["usable"] = u.usable;
+  j["endedBy"] = u.ended_by.empty() ? nlohmann::json() : nlohmann::json(std::string(u.ended_by));
+  j["until"] = u.until ? nlohmann::json(to_unix(*u.until)) : nlohmann::json();
 }
 
 inline void to_json(nlohmann::json& j, const rotation& r) {
-  j = {{"parent", r.parent}, {"child", r.child}, {"replayed", r.replayed}};
+  j = nlohmann::json::object();
+  j["parent"] = r.parent;
+  j["child"] = r.child;
+  j["replayed"] = r.replayed;
 }
 
 inline void to_json(nlohmann::json& j, const refusal& r) {
-  j = {{"error", std::string(r.code())}};
+  j = nlohmann::json::object();
+  j["error"] = std::string(r.code());
   if (!r.ended_by.empty()) j["endedBy"] = std::string(r.ended_by);
 }
 
-inline void to_json(nlohmann::json& j, const creation_error& e) { j = {{"error", std::string(e.code())}}; }
+inline void to_json(nlohmann::json& j, const creation_error& e) {
+  j = nlohmann::json::object();
+  j["error"] = std::string(e.code());
+}
 
 }  // namespace rotary

@@ -5,6 +5,10 @@
 // fault_config) are strict: an unknown key is an error, so a typo such as "advanceSecond" is
 // answered with 400 instead of being ignored. Responses (rotate_response, created_token, ...)
 // ignore unknown keys, so a client keeps working when the vendor adds a field.
+//
+// Objects are built key by key (`j["id"] = ...`), not from braced lists (`{{"id", ...}}`): a
+// braced key instantiates nlohmann's json_ref constructor once per distinct key length, and
+// fake_server.hpp includes this file (docs/compile-time.md).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -76,9 +80,10 @@ namespace wire {
 
 // {"rawSecret": "...", "createdAt": 1798763400, "rotationPeriodMinutes": 3600}
 inline void to_json(nlohmann::json& j, const rotate_response& r) {
-  j = {{"rawSecret", r.raw_secret},
-       {"createdAt", to_unix(r.created_at)},
-       {"rotationPeriodMinutes", r.rotation_period.count()}};
+  j = nlohmann::json::object();
+  j["rawSecret"] = r.raw_secret;
+  j["createdAt"] = to_unix(r.created_at);
+  j["rotationPeriodMinutes"] = r.rotation_period.count();
 }
 inline void from_json(const nlohmann::json& j, rotate_response& r) {
   detail::json_object(j, "rotate response");
@@ -94,7 +99,9 @@ inline void from_json(const nlohmann::json& j, rotate_response& r) {
 
 // {"error": "already-rotated", "message": "..."}
 inline void to_json(nlohmann::json& j, const error_body& e) {
-  j = {{"error", e.error}, {"message", e.message}};
+  j = nlohmann::json::object();
+  j["error"] = e.error;
+  j["message"] = e.message;
 }
 inline void from_json(const nlohmann::json& j, error_body& e) {
   detail::json_object(j, "error body");
@@ -117,12 +124,12 @@ inline void from_json(const nlohmann::json& j, create_token_request& r) {
 // {"id": "tok_1", "rawSecret": "...", "createdAt": ..., "rotationPeriodMinutes": ..., "expiresAt": ...}
 // (absent optionals are null).
 inline void to_json(nlohmann::json& j, const created_token& t) {
-  j = {{"id", t.id},
-       {"rawSecret", t.raw_secret},
-       {"createdAt", to_unix(t.created_at)},
-       {"rotationPeriodMinutes",
-        t.rotation_period ? nlohmann::json(t.rotation_period->count()) : nlohmann::json()},
-       {"expiresAt", t.expires_at ? nlohmann::json(to_unix(*t.expires_at)) : nlohmann::json()}};
+  j = nlohmann::json::object();
+  j["id"] = t.id;
+  j["rawSecret"] = t.raw_secret;
+  j["createdAt"] = to_unix(t.created_at);
+  j["rotationPeriodMinutes"] = t.rotation_period ? nlohmann::json(t.rotation_period->count()) : nlohmann::json();
+  j["expiresAt"] = t.expires_at ? nlohmann::json(to_unix(*t.expires_at)) : nlohmann::json();
 }
 inline void from_json(const nlohmann::json& j, created_token& t) {
   detail::json_object(j, "created token");
@@ -141,19 +148,21 @@ inline void to_json(nlohmann::json& j, const token_view& t) {
   auto opt_time = [](const std::optional<sys_seconds>& s) {
     return s ? nlohmann::json(to_unix(*s)) : nlohmann::json();
   };
-  j = {{"id", t.id},
-       {"parentId", t.parent_id ? nlohmann::json(*t.parent_id) : nlohmann::json()},
-       {"childIds", t.child_ids},
-       {"createdAt", to_unix(t.state.created_at)},
-       {"rotationPeriodMinutes",
-        t.state.rotation_period ? nlohmann::json(t.state.rotation_period->count()) : nlohmann::json()},
-       {"expiresAt", opt_time(t.state.expires_at)},
-       {"rotatedAt", opt_time(t.state.rotated_at)},
-       {"revoked", t.revoked},
-       {"status", t.status},
-       {"usable", t.usable},
-       {"endedBy", t.ended_by.empty() ? nlohmann::json() : nlohmann::json(t.ended_by)},
-       {"usableUntil", opt_time(t.usable_until)}};
+  j = nlohmann::json::object();
+  j["id"] = t.id;
+  j["parentId"] = t.parent_id ? nlohmann::json(*t.parent_id) : nlohmann::json();
+  auto& children = j["childIds"] = nlohmann::json::array();
+  for (const auto& id : t.child_ids) children.push_back(id);
+  j["createdAt"] = to_unix(t.state.created_at);
+  j["rotationPeriodMinutes"] =
+      t.state.rotation_period ? nlohmann::json(t.state.rotation_period->count()) : nlohmann::json();
+  j["expiresAt"] = opt_time(t.state.expires_at);
+  j["rotatedAt"] = opt_time(t.state.rotated_at);
+  j["revoked"] = t.revoked;
+  j["status"] = t.status;
+  j["usable"] = t.usable;
+  j["endedBy"] = t.ended_by.empty() ? nlohmann::json() : nlohmann::json(t.ended_by);
+  j["usableUntil"] = opt_time(t.usable_until);
 }
 inline void from_json(const nlohmann::json& j, token_view& t) {
   detail::json_object(j, "token");
@@ -183,7 +192,9 @@ inline void from_json(const nlohmann::json& j, token_view& t) {
 
 // {"now": 1798761600, "warp": 0}
 inline void to_json(nlohmann::json& j, const clock_view& c) {
-  j = {{"now", to_unix(c.now)}, {"warp", c.warp}};
+  j = nlohmann::json::object();
+  j["now"] = to_unix(c.now);
+  j["warp"] = c.warp;
 }
 inline void from_json(const nlohmann::json& j, clock_view& c) {
   detail::json_object(j, "clock");
@@ -220,7 +231,10 @@ NLOHMANN_JSON_SERIALIZE_ENUM(fault_scope, {{fault_scope::rotate, "rotate"}, {fau
 // {"kind": "status", "status": 429, "retryAfterSeconds": 30, "probability": 0.5, "count": 2,
 //  "scope": "rotate"} | {"kind": "latency", "latencyMs": 200} | {"kind": "reset"} | ...
 inline void to_json(nlohmann::json& j, const fault& f) {
-  j = {{"kind", std::string(to_string(f.kind))}, {"probability", f.probability}, {"scope", f.scope}};
+  j = nlohmann::json::object();
+  j["kind"] = std::string(to_string(f.kind));
+  j["probability"] = f.probability;
+  j["scope"] = std::string(f.scope == fault_scope::api ? "api" : "rotate");
   if (f.count) j["count"] = *f.count;
   if (f.kind == fault_kind::status) {
     j["status"] = f.status;
@@ -268,16 +282,19 @@ inline void from_json(const nlohmann::json& j, fault& f) {
     detail::json_fail("latencyMs", "only for kind \"latency\"");
   }
   if (const auto* s = detail::json_find(j, "scope")) {
-    if (!s->is_string() || (*s != "rotate" && *s != "api"))
+    const auto* name = s->is_string() ? &s->get_ref<const std::string&>() : nullptr;
+    if (!name || (*name != "rotate" && *name != "api"))
       detail::json_fail("scope", "expected \"rotate\" or \"api\", got " + s->dump());
-    out.scope = s->get<fault_scope>();
+    out.scope = *name == "api" ? fault_scope::api : fault_scope::rotate;
   }
   f = out;
 }
 
 // {"faults": [...], "seed": 42}: "faults" is required (an empty array clears them).
 inline void to_json(nlohmann::json& j, const fault_config& c) {
-  j = {{"faults", c.faults}};
+  j = nlohmann::json::object();
+  auto& faults = j["faults"] = nlohmann::json::array();
+  for (const auto& f : c.faults) faults.push_back(f);
   if (c.seed) j["seed"] = *c.seed;
 }
 inline void from_json(const nlohmann::json& j, fault_config& c) {
@@ -305,7 +322,11 @@ inline void from_json(const nlohmann::json& j, fault_config& c) {
 // {"seq": 3, "at": ..., "kind": "rotation", "method": "POST", "path": "...", "status": 200,
 //  "tokenId": "tok_1", "childId": "tok_2"}; empty strings are left out.
 inline void to_json(nlohmann::json& j, const event& e) {
-  j = {{"seq", e.seq}, {"at", to_unix(e.at)}, {"kind", e.kind}, {"status", e.status}};
+  j = nlohmann::json::object();
+  j["seq"] = e.seq;
+  j["at"] = to_unix(e.at);
+  j["kind"] = e.kind;
+  j["status"] = e.status;
   auto put = [&](const char* key, const std::string& v) {
     if (!v.empty()) j[key] = v;
   };

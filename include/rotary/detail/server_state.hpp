@@ -51,28 +51,58 @@ struct server_snapshot {
   token_table tokens;
 };
 
+// Written by hand, in the fixed key order above and in the layout of nlohmann's dump(1): the
+// sorted nlohmann::json would reorder the keys, and nlohmann::ordered_json would cost every
+// includer of fake_server.hpp half a second of compile time (docs/compile-time.md). Every string
+// written is an id, hex or base64url ([A-Za-z0-9_-]): none needs escaping.
 inline std::string state_to_text(const server_snapshot& s) {
-  nlohmann::ordered_json tokens = nlohmann::ordered_json::array();
+  std::string out;
+  const auto key = [&out](int indent, std::string_view name) {
+    out.append(static_cast<std::size_t>(indent), ' ');
+    out += '"';
+    out += name;
+    out += "\": ";
+  };
+  const auto field = [&](int indent, std::string_view name, std::string_view value, bool last = false) {
+    key(indent, name);
+    out += value;
+    out += last ? "\n" : ",\n";
+  };
+  const auto text_field = [&](int indent, std::string_view name, std::string_view value) {
+    key(indent, name);
+    out += '"';
+    out += value;
+    out += "\",\n";
+  };
+  out += "{\n";
+  text_field(1, "format", state_format);
+  field(1, "version", std::to_string(state_version));
+  out += " \"clock\": {\n";
+  field(2, "now", std::to_string(to_unix(s.now)));
+  field(2, "warp", nlohmann::json(s.warp).dump(), true);
+  out += " },\n";
+  text_field(1, "replayKey", base64url(s.replay_key.data(), s.replay_key.size()));
   const auto& records = s.tokens.records();
+  out += records.empty() ? " \"tokens\": []\n" : " \"tokens\": [\n";
   for (std::uint32_t i = 0; i < records.size(); ++i) {
     const auto& r = records[i];
-    nlohmann::ordered_json t;
-    t["id"] = token_table::id(i);
-    t["secretSha256"] = hex(r.hash);
-    const nlohmann::json state = r.state;
-    for (const auto& [k, v] : state.items()) t[k] = v;
-    t["parentId"] =
-        r.parent == no_token ? nlohmann::ordered_json() : nlohmann::ordered_json(token_table::id(r.parent));
-    t["revoked"] = r.revoked;
-    tokens.push_back(std::move(t));
+    const auto& t = r.state;
+    out += "  {\n";
+    text_field(3, "id", token_table::id(i));
+    text_field(3, "secretSha256", hex(r.hash));
+    field(3, "createdAt", std::to_string(to_unix(t.created_at)));  // sorted, as nlohmann::json wrote them
+    if (t.expires_at) field(3, "expiresAt", std::to_string(to_unix(*t.expires_at)));
+    if (t.rotated_at) field(3, "rotatedAt", std::to_string(to_unix(*t.rotated_at)));
+    if (t.rotation_period) field(3, "rotationPeriodMinutes", std::to_string(t.rotation_period->count()));
+    if (r.parent == no_token)
+      field(3, "parentId", "null");
+    else
+      text_field(3, "parentId", token_table::id(r.parent));
+    field(3, "revoked", r.revoked ? "true" : "false", true);
+    out += i + 1 < records.size() ? "  },\n" : "  }\n ]\n";
   }
-  nlohmann::ordered_json j;
-  j["format"] = state_format;
-  j["version"] = state_version;
-  j["clock"] = {{"now", to_unix(s.now)}, {"warp", s.warp}};
-  j["replayKey"] = base64url(s.replay_key.data(), s.replay_key.size());
-  j["tokens"] = std::move(tokens);
-  return j.dump(1) + "\n";
+  out += "}\n";
+  return out;
 }
 
 // Parses a state file's text; throws state_file_error("<what is wrong>").
@@ -83,17 +113,21 @@ inline server_snapshot state_from_text(const std::string& text) {
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
     throw state_file_error("not JSON (" + json_parse_message(e) + ")");
   }
-  if (!j.is_object() || !j.contains("format") || j["format"] != state_format)
+  // Typed reads, not `j["format"] != ...`: each comparison of a JSON value with a scalar type
+  // instantiates its own operator templates (docs/compile-time.md).
+  const auto* format = j.is_object() ? json_find(j, "format") : nullptr;
+  if (!format || !format->is_string() || format->get_ref<const std::string&>() != state_format)
     throw state_file_error(
         "not a rotary fake server state file (no \"format\": \"rotary-fake-server-state\")");
-  if (!j.contains("version") || !j["version"].is_number_integer())
-    throw state_file_error("no integer \"version\"");
-  if (j["version"] != state_version)
-    throw state_file_error("version " + j["version"].dump() +
-                           " is not supported (this rotary reads version 1)");
+  const auto* version = json_find(j, "version");
+  if (!version || !version->is_number_integer()) throw state_file_error("no integer \"version\"");
+  if (version->get<std::int64_t>() != state_version)
+    throw state_file_error("version " + version->dump() + " is not supported (this rotary reads version 1)");
   server_snapshot s;
   try {
-    const nlohmann::json clock = j.contains("clock") ? j["clock"] : nlohmann::json();
+    static const nlohmann::json no_clock;
+    const auto* clock_field = json_find(j, "clock");
+    const nlohmann::json& clock = clock_field ? *clock_field : no_clock;
     json_object(clock, "clock");
     s.now = json_time(clock, "now");
     const auto* warp = json_find(clock, "warp");
@@ -114,7 +148,8 @@ inline server_snapshot state_from_text(const std::string& text) {
       try {
         json_object(t, "token");
         const auto expected_id = token_table::id(static_cast<std::uint32_t>(i));
-        if (!t.contains("id") || t["id"] != expected_id)
+        const auto* id = json_find(t, "id");
+        if (!id || !id->is_string() || id->get_ref<const std::string&>() != expected_id)
           json_fail("id", "expected \"" + expected_id + "\" (tokens in id order)");
         const auto* hash_text = json_find(t, "secretSha256");
         const auto hash = hash_text && hash_text->is_string()
