@@ -50,8 +50,10 @@ ROTARY_COMMAND(
       app.footer(
           "With no flags, checks the built-in example: the guide's 3600-minute token created\n"
           "2027-01-01T00:00:00Z, expiring a year later, rotated daily at 03:17 UTC. Flags override\n"
-          "the example (or the --scenario file) field by field; --created alone moves the example's\n"
-          "token, which still expires a year after its creation.\n"
+          "the example (or the --scenario file) field by field. Without --scenario, the token is\n"
+          "the one --created describes, or else created fresh at --from; the horizon starts at\n"
+          "--from, or else at the creation; a token moved so expires a year after its creation\n"
+          "unless --expires is given.\n"
           "Exit status: 0 the schedule holds, 1 it lapses (or the risk exceeds --max-risk), 2 usage.\n"
           "Example: rotary check --cron '0 */12 * * *' --tz Europe/Berlin --period 1440 --fail-rate 0.05");
       return [o, &app] { return run(app, *o); };

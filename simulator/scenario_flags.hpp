@@ -171,7 +171,17 @@ struct scenario_flags {
       s.horizon = duration_flag("--horizon", horizon);
       if (s.horizon <= seconds{0}) throw usage_error{"--horizon " + horizon + ": must be positive"};
     }
-    if (!created.empty() && from.empty() && file.empty()) s.from.reset();
+    if (file.empty()) {
+      // Without a scenario file the token is the one --created describes, or else a fresh one
+      // at --from; only with neither does the example's creation instant (2027-01-01) stay.
+      // The horizon starts at --from, or else at the creation. A token the flags create or
+      // move expires a year after its creation unless --expires says otherwise.
+      if (created.empty() && !from.empty()) {
+        s.created_at.reset();  // fresh at the horizon's start
+        if (expires.empty()) s.expires_at = *s.from + days{365};
+      }
+      if (!created.empty() && from.empty()) s.from.reset();
+    }
     if (!fail_rate.empty()) s.fail_rate = probability_flag("--fail-rate", fail_rate);
     if (!lost_rate.empty()) s.lost_rate = probability_flag("--lost-rate", lost_rate);
     if (!max_risk.empty()) s.max_risk = probability_flag("--max-risk", max_risk);

@@ -31,6 +31,7 @@ BOOST_AUTO_TEST_CASE(with_no_flags_it_checks_the_built_in_example_and_says_so) {
   BOOST_TEST(r.out.rfind("No schedule given: checking the built-in example (see rotary check --help).\n"
                          "'17 3 * * *' in UTC against a 3600-minute token (buffer 10m)\n"
                          "horizon     2027-01-01T00:00:00Z .. 2028-01-01T00:00:00Z (365d)\n"
+                         "token       created 2027-01-01T00:00:00Z\n"
                          "verdict     HOLDS\n",
                          0) == 0);
 }
@@ -91,6 +92,66 @@ BOOST_AUTO_TEST_CASE(created_alone_moves_the_example_token_with_its_year_of_life
   BOOST_TEST(j["horizon"]["from"] == "2101-03-01T00:00:00Z");
 }
 
+// Without --scenario: the token is --created, or fresh at --from; the horizon starts at --from,
+// or at the creation; a token the flags create or move expires a year later unless --expires.
+BOOST_AUTO_TEST_CASE(from_created_until_horizon_and_expires_combine_as_the_help_says) {
+  struct row {
+    std::vector<std::string> flags;
+    std::string created, from, until, expiry;
+  };
+  const std::string jan = "2027-01-01T00:00:00Z", oct = "2027-10-01T00:00:00Z";
+  const std::vector<row> rows = {
+      {{}, jan, jan, "2028-01-01T00:00:00Z", "2028-01-01T00:00:00Z"},
+      {{"--from", oct}, oct, oct, "2028-09-30T00:00:00Z", "2028-09-30T00:00:00Z"},
+      {{"--from", oct, "--horizon", "7d"}, oct, oct, "2027-10-08T00:00:00Z", "2028-09-30T00:00:00Z"},
+      {{"--from", oct, "--until", "2027-11-01T00:00:00Z"}, oct, oct, "2027-11-01T00:00:00Z",
+       "2028-09-30T00:00:00Z"},
+      {{"--from", oct, "--expires", "2027-12-01T00:00:00Z"}, oct, oct, "2027-12-01T00:00:00Z",
+       "2027-12-01T00:00:00Z"},
+      {{"--created", oct}, oct, oct, "2028-09-30T00:00:00Z", "2028-09-30T00:00:00Z"},
+      {{"--created", oct, "--horizon", "30d"}, oct, oct, "2027-10-31T00:00:00Z", "2028-09-30T00:00:00Z"},
+      {{"--created", jan, "--from", oct, "--horizon", "7d"}, jan, oct, "2027-10-08T00:00:00Z",
+       "2028-01-01T00:00:00Z"},
+      {{"--created", jan, "--from", oct, "--until", "2027-10-02T00:00:00Z", "--expires",
+        "2030-01-01T00:00:00Z"},
+       jan, oct, "2027-10-02T00:00:00Z", "2030-01-01T00:00:00Z"},
+      {{"--expires", "2027-06-01T00:00:00Z"}, jan, jan, "2027-06-01T00:00:00Z", "2027-06-01T00:00:00Z"},
+      {{"--horizon", "30d"}, jan, jan, "2027-01-31T00:00:00Z", "2028-01-01T00:00:00Z"},
+  };
+  for (const bool with_schedule : {false, true}) {
+    for (const auto& r : rows) {
+      std::vector<std::string> args = {"check", "--json"};
+      if (with_schedule) args.insert(args.end(), {"--cron", "0 3 * * *", "--period", "1440"});
+      args.insert(args.end(), r.flags.begin(), r.flags.end());
+      std::string joined;
+      for (const auto& a : args) joined += a + " ";
+      BOOST_TEST_CONTEXT(joined) {
+        const auto out = run_rotary(args);
+        BOOST_TEST_REQUIRE(out.exit != 2, out.err);  // 1 when a token made long before lapses
+        const auto j = json::parse(out.out);
+        BOOST_TEST(j["token"]["createdAt"] == r.created);
+        BOOST_TEST(j["horizon"]["from"] == r.from);
+        BOOST_TEST(j["horizon"]["until"] == r.until);
+        BOOST_TEST(j["hardExpiry"]["at"] == r.expiry);
+      }
+    }
+  }
+}
+
+// The case of the report: a week checked in October was a token unrotated since January.
+BOOST_AUTO_TEST_CASE(a_week_from_october_checks_a_token_made_in_october) {
+  const auto r = run_rotary(
+      {"check", "--cron", "0 3 * * *", "--period", "1500", "--from", "2027-10-01T00:00:00Z", "--horizon", "7d"});
+  BOOST_TEST(r.exit == 0, r.out);
+  BOOST_TEST(r.out.find("token       created 2027-10-01T00:00:00Z\n") != std::string::npos);
+  BOOST_TEST(r.out.find("verdict     HOLDS\n") != std::string::npos);
+  const auto older = run_rotary({"check", "--cron", "0 3 * * *", "--period", "1500", "--created",
+                                 "2027-01-01T00:00:00Z", "--from", "2027-10-01T00:00:00Z", "--horizon", "7d"});
+  BOOST_TEST(older.exit == 1);
+  BOOST_TEST(older.out.find("token       created 2027-01-01T00:00:00Z (273d before the horizon)\n") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(outages_consumers_and_strategy_flags_reach_the_report) {
   const auto r =
       run_rotary({"check", "--every", "8h", "--period", "1440", "--outage", "2027-01-03T07:00:00Z/10h",
@@ -132,8 +193,10 @@ BOOST_AUTO_TEST_CASE(malformed_flags_exit_2_with_one_line) {
        "rotary: error: --horizon -3d: a duration cannot be negative (column 1)\n"},
       {{"check", "--until", "2027-06-01T00:00:00Z", "--horizon", "30d"},
        "rotary: error: --until and --horizon cannot be used together\n"},
-      {{"check", "--from", "2026-01-01T00:00:00Z"},
+      {{"check", "--from", "2026-01-01T00:00:00Z", "--created", "2026-02-01T00:00:00Z"},
        "rotary: error: createdAt: the token is created after the horizon starts\n"},
+      {{"check", "--cron", "0 3 * * *", "--from", "2027-10-01T00:00:00Z", "--expires", "2027-09-01T00:00:00Z"},
+       "rotary: error: expiresAt: the hard expiry is not after the token's creation\n"},
       {{"check", "--consumers", "3"},
        "rotary: error: --consumers needs --reload DURATION (how often they read the secret)\n"},
       {{"check", "--rerotate", "maybe"},

@@ -21,6 +21,7 @@ BOOST_AUTO_TEST_CASE(a_holding_schedule_reports_margin_and_tolerance) {
   BOOST_TEST(!r.first_lapse.has_value());
   BOOST_TEST(format_text(r) ==
              "horizon     2027-01-01T00:00:00Z .. 2027-01-31T00:00:00Z (30d)\n"
+             "token       created 2027-01-01T00:00:00Z\n"
              "verdict     HOLDS\n"
              "runs        60 runs: 60 rotations, 0 failed\n"
              "worst gap   12h (2027-01-01T00:00:00Z .. 2027-01-01T12:00:00Z)\n"

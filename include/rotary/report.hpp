@@ -64,6 +64,7 @@ struct report {
   sys_seconds from{};
   sys_seconds until{};
   bool clamped_to_hard_expiry = false;
+  sys_seconds created_at{};  // when the first token was created (at or before `from`)
   std::int64_t runs = 0;
   std::int64_t rotations = 0;
   std::int64_t failed_runs = 0;
@@ -131,6 +132,7 @@ inline report analyse(const simulation_plan& plan, const analysis_options& optio
   r.from = plan.from;
   r.until = plan.until;
   r.clamped_to_hard_expiry = plan.clamped_to_hard_expiry;
+  r.created_at = plan.initial.created_at;
   r.seed = options.seed;
   r.max_risk = options.max_risk;
   r.fires = static_cast<std::int64_t>(plan.fires.size());
@@ -205,6 +207,9 @@ inline std::string format_text(const report& r, std::string_view title) {
   line("horizon", format_time(r.from) + " .. " + format_time(r.until) + " (" +
                       format_duration(r.until - r.from) +
                       (r.clamped_to_hard_expiry ? ", cut at the hard expiry)" : ")"));
+  line("token", "created " + format_time(r.created_at) +
+                    (r.created_at < r.from ? " (" + format_duration(r.from - r.created_at) + " before the horizon)"
+                                           : ""));
   line("verdict", std::string(r.holds ? "HOLDS" : "LAPSES") +
                       (r.nominal_lapses ? ": the schedule lapses even when every run succeeds"
                        : !r.holds && r.lapse_probability

@@ -91,6 +91,7 @@ inline void to_json(nlohmann::ordered_json& j, const report& r) {
   j["horizon"] = {{"from", format_time(r.from)},
                   {"until", format_time(r.until)},
                   {"clampedToHardExpiry", r.clamped_to_hard_expiry}};
+  j["token"] = {{"createdAt", format_time(r.created_at)}};
   j["fires"] = r.fires;
   j["runs"] = r.runs;
   j["rotations"] = r.rotations;
