@@ -27,4 +27,10 @@ int main() {
       rotary::advise({.rotation_period = 1440min, .tolerate = 2, .tz = "Europe/Berlin"}).value();
   std::cout << "advised: " << advice.chosen->expression << ", " << advice.chosen->rotations_per_year
             << " rotations a year\n";
+
+  // The crontab entry for it: every argument quoted for cron and /bin/sh (a path with a space).
+  const rotary::job_command job{
+      "/usr/local/bin/rotary",
+      {"rotate", "--store", "/var/lib/my tokens/t.store", "--key-file", "/etc/rotary/k"}};
+  std::cout << rotary::emit_crontab(advice, job).value();
 }

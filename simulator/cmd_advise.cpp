@@ -31,7 +31,20 @@ int run(const options& o) {
   const auto a = advise(req);
   if (!a) throw cli::usage_error{a.error().field + ": " + a.error().message};
   job_command job;
-  if (!o.command.empty()) job.arguments = o.command;
+  if (!o.command.empty()) {
+    auto words = split_command(o.command);
+    if (!words) throw cli::usage_error{"--command: " + words.error().message};
+    if (words->empty()) throw cli::usage_error{"--command: no arguments"};
+    job.arguments = std::move(*words);
+  }
+  const auto emitted = [&]() -> std::string {
+    if (!a->chosen) return "";
+    auto text = o.emit == "crontab"   ? emit_crontab(*a, job)
+                : o.emit == "systemd" ? emit_systemd(*a, job)
+                                      : emit_kubernetes(*a, job);
+    if (!text) throw cli::usage_error{"--emit " + o.emit + ": " + text.error().message};
+    return std::move(*text);
+  };
 
   if (o.json) {
     nlohmann::ordered_json j;
@@ -52,10 +65,7 @@ int run(const options& o) {
     j["chosen"] = a->chosen ? candidate(*a->chosen) : nlohmann::ordered_json();
     j["candidates"] = nlohmann::ordered_json::array();
     for (const auto& c : a->candidates) j["candidates"].push_back(candidate(c));
-    if (!o.emit.empty())
-      j["emitted"] = o.emit == "crontab"   ? emit_crontab(*a, job)
-                     : o.emit == "systemd" ? emit_systemd(*a, job)
-                                           : emit_kubernetes(*a, job);
+    if (!o.emit.empty()) j["emitted"] = emitted();
     std::cout << j.dump(2) << "\n";
     return a->chosen ? cli::exit_ok : cli::exit_found;
   }
@@ -64,9 +74,7 @@ int run(const options& o) {
       std::cerr << "rotary: no schedule up to hourly tolerates " << req.tolerate << " failed runs in a row\n";
       return cli::exit_found;
     }
-    std::cout << (o.emit == "crontab"   ? emit_crontab(*a, job)
-                  : o.emit == "systemd" ? emit_systemd(*a, job)
-                                        : emit_kubernetes(*a, job));
+    std::cout << emitted();
     return cli::exit_ok;
   }
   std::cout << "A " << req.rotation_period.count() << "-minute token ("
@@ -106,9 +114,13 @@ ROTARY_COMMAND(
       app.add_option("--emit", o->emit,
                      "Print a crontab line, a systemd timer + service, or a kubernetes CronJob");
       app.add_option("--command", o->command,
-                     "Arguments for rotary in the emitted job (default: a rotate template)");
+                     "Arguments for rotary in the emitted job, split like a shell command line\n"
+                     "(quotes and backslashes, no expansion); default: a rotate template");
       app.add_flag("--json", o->json, "Print one JSON document");
       app.footer(
+          "Each argument of --command is quoted for the target (cron's % and /bin/sh, systemd's\n"
+          "quoting, % specifiers and $, YAML); what the target cannot hold (a newline in a crontab)\n"
+          "is refused.\n"
           "Exit status: 0 a schedule was found, 1 none tolerates K failures, 2 usage.\n"
           "Example: rotary advise --period 3600 --tolerate 2 --tz Europe/Berlin --emit crontab");
       return [o] { return run(*o); };

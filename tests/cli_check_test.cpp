@@ -104,17 +104,29 @@ BOOST_AUTO_TEST_CASE(from_created_until_horizon_and_expires_combine_as_the_help_
       {{}, jan, jan, "2028-01-01T00:00:00Z", "2028-01-01T00:00:00Z"},
       {{"--from", oct}, oct, oct, "2028-09-30T00:00:00Z", "2028-09-30T00:00:00Z"},
       {{"--from", oct, "--horizon", "7d"}, oct, oct, "2027-10-08T00:00:00Z", "2028-09-30T00:00:00Z"},
-      {{"--from", oct, "--until", "2027-11-01T00:00:00Z"}, oct, oct, "2027-11-01T00:00:00Z",
+      {{"--from", oct, "--until", "2027-11-01T00:00:00Z"},
+       oct,
+       oct,
+       "2027-11-01T00:00:00Z",
        "2028-09-30T00:00:00Z"},
-      {{"--from", oct, "--expires", "2027-12-01T00:00:00Z"}, oct, oct, "2027-12-01T00:00:00Z",
+      {{"--from", oct, "--expires", "2027-12-01T00:00:00Z"},
+       oct,
+       oct,
+       "2027-12-01T00:00:00Z",
        "2027-12-01T00:00:00Z"},
       {{"--created", oct}, oct, oct, "2028-09-30T00:00:00Z", "2028-09-30T00:00:00Z"},
       {{"--created", oct, "--horizon", "30d"}, oct, oct, "2027-10-31T00:00:00Z", "2028-09-30T00:00:00Z"},
-      {{"--created", jan, "--from", oct, "--horizon", "7d"}, jan, oct, "2027-10-08T00:00:00Z",
+      {{"--created", jan, "--from", oct, "--horizon", "7d"},
+       jan,
+       oct,
+       "2027-10-08T00:00:00Z",
        "2028-01-01T00:00:00Z"},
       {{"--created", jan, "--from", oct, "--until", "2027-10-02T00:00:00Z", "--expires",
         "2030-01-01T00:00:00Z"},
-       jan, oct, "2027-10-02T00:00:00Z", "2030-01-01T00:00:00Z"},
+       jan,
+       oct,
+       "2027-10-02T00:00:00Z",
+       "2030-01-01T00:00:00Z"},
       {{"--expires", "2027-06-01T00:00:00Z"}, jan, jan, "2027-06-01T00:00:00Z", "2027-06-01T00:00:00Z"},
       {{"--horizon", "30d"}, jan, jan, "2027-01-31T00:00:00Z", "2028-01-01T00:00:00Z"},
   };
@@ -140,13 +152,14 @@ BOOST_AUTO_TEST_CASE(from_created_until_horizon_and_expires_combine_as_the_help_
 
 // The case of the report: a week checked in October was a token unrotated since January.
 BOOST_AUTO_TEST_CASE(a_week_from_october_checks_a_token_made_in_october) {
-  const auto r = run_rotary(
-      {"check", "--cron", "0 3 * * *", "--period", "1500", "--from", "2027-10-01T00:00:00Z", "--horizon", "7d"});
+  const auto r = run_rotary({"check", "--cron", "0 3 * * *", "--period", "1500", "--from",
+                             "2027-10-01T00:00:00Z", "--horizon", "7d"});
   BOOST_TEST(r.exit == 0, r.out);
   BOOST_TEST(r.out.find("token       created 2027-10-01T00:00:00Z\n") != std::string::npos);
   BOOST_TEST(r.out.find("verdict     HOLDS\n") != std::string::npos);
-  const auto older = run_rotary({"check", "--cron", "0 3 * * *", "--period", "1500", "--created",
-                                 "2027-01-01T00:00:00Z", "--from", "2027-10-01T00:00:00Z", "--horizon", "7d"});
+  const auto older =
+      run_rotary({"check", "--cron", "0 3 * * *", "--period", "1500", "--created", "2027-01-01T00:00:00Z",
+                  "--from", "2027-10-01T00:00:00Z", "--horizon", "7d"});
   BOOST_TEST(older.exit == 1);
   BOOST_TEST(older.out.find("token       created 2027-01-01T00:00:00Z (273d before the horizon)\n") !=
              std::string::npos);
@@ -195,7 +208,8 @@ BOOST_AUTO_TEST_CASE(malformed_flags_exit_2_with_one_line) {
        "rotary: error: --until and --horizon cannot be used together\n"},
       {{"check", "--from", "2026-01-01T00:00:00Z", "--created", "2026-02-01T00:00:00Z"},
        "rotary: error: createdAt: the token is created after the horizon starts\n"},
-      {{"check", "--cron", "0 3 * * *", "--from", "2027-10-01T00:00:00Z", "--expires", "2027-09-01T00:00:00Z"},
+      {{"check", "--cron", "0 3 * * *", "--from", "2027-10-01T00:00:00Z", "--expires",
+        "2027-09-01T00:00:00Z"},
        "rotary: error: expiresAt: the hard expiry is not after the token's creation\n"},
       {{"check", "--consumers", "3"},
        "rotary: error: --consumers needs --reload DURATION (how often they read the secret)\n"},
@@ -246,6 +260,42 @@ BOOST_AUTO_TEST_CASE(emits_crontab_systemd_and_kubernetes) {
   BOOST_TEST(k8s.out.find("  schedule: \"17 3,9,15,21 * * *\"\n  timeZone: \"Europe/Berlin\"\n") !=
              std::string::npos);
   BOOST_TEST(k8s.out.find("concurrencyPolicy: Forbid") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(command_words_are_quoted_for_each_target_and_shell_syntax_is_refused) {
+  const std::string command = "rotate --store '/var/lib/my tokens/t.store' --key-file /etc/k%1";
+  const auto cron = run_rotary({"advise", "--period", "1440", "--emit", "crontab", "--command", command});
+  BOOST_TEST(cron.exit == 0, cron.err);
+  BOOST_TEST(
+      cron.out.find("17 3,9,15,21 * * * /usr/local/bin/rotary rotate --store '/var/lib/my tokens/t.store' "
+                    "--key-file '/etc/k'\\%'1'\n") != std::string::npos);
+  const auto unit = run_rotary({"advise", "--period", "1440", "--emit", "systemd", "--command", command});
+  BOOST_TEST(
+      unit.out.find("ExecStart=/usr/local/bin/rotary \"rotate\" \"--store\" \"/var/lib/my tokens/t.store\" "
+                    "\"--key-file\" \"/etc/k%%1\"\n") != std::string::npos);
+  const auto k8s = run_rotary({"advise", "--period", "1440", "--emit", "kubernetes", "--command", command});
+  BOOST_TEST(k8s.out.find("args: [\"rotate\", \"--store\", \"/var/lib/my tokens/t.store\", \"--key-file\", "
+                          "\"/etc/k%1\"]\n") != std::string::npos);
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"--emit", "crontab", "--command", "rotate; rm -rf /"},
+       "rotary: error: --command: an unquoted ';' (column 7) would mean something to a shell; quote it (the "
+       "job runs the program without a shell)\n"},
+      {{"--emit", "crontab", "--command", "rotate --store 'x"},
+       "rotary: error: --command: unterminated single quote (column 16)\n"},
+      {{"--emit", "crontab", "--command", "  "}, "rotary: error: --command: no arguments\n"},
+      {{"--emit", "crontab", "--command", "rotate 'a\nb'"},
+       "rotary: error: --emit crontab: argument 2 holds a newline, which a crontab line cannot\n"},
+  };
+  for (const auto& [flags, error] : refused) {
+    std::vector<std::string> args = {"advise", "--period", "1440"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    BOOST_TEST_CONTEXT(flags.back()) {
+      const auto r = run_rotary(args);
+      BOOST_TEST(r.exit == 2);
+      BOOST_TEST(r.out == "");
+      BOOST_TEST(r.err == error);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(no_schedule_is_enough_for_a_tiny_period) {

@@ -207,9 +207,10 @@ inline std::string format_text(const report& r, std::string_view title) {
   line("horizon", format_time(r.from) + " .. " + format_time(r.until) + " (" +
                       format_duration(r.until - r.from) +
                       (r.clamped_to_hard_expiry ? ", cut at the hard expiry)" : ")"));
-  line("token", "created " + format_time(r.created_at) +
-                    (r.created_at < r.from ? " (" + format_duration(r.from - r.created_at) + " before the horizon)"
-                                           : ""));
+  line("token",
+       "created " + format_time(r.created_at) +
+           (r.created_at < r.from ? " (" + format_duration(r.from - r.created_at) + " before the horizon)"
+                                  : ""));
   line("verdict", std::string(r.holds ? "HOLDS" : "LAPSES") +
                       (r.nominal_lapses ? ": the schedule lapses even when every run succeeds"
                        : !r.holds && r.lapse_probability

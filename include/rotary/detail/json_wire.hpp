@@ -128,7 +128,8 @@ inline void to_json(nlohmann::json& j, const created_token& t) {
   j["id"] = t.id;
   j["rawSecret"] = t.raw_secret;
   j["createdAt"] = to_unix(t.created_at);
-  j["rotationPeriodMinutes"] = t.rotation_period ? nlohmann::json(t.rotation_period->count()) : nlohmann::json();
+  j["rotationPeriodMinutes"] =
+      t.rotation_period ? nlohmann::json(t.rotation_period->count()) : nlohmann::json();
   j["expiresAt"] = t.expires_at ? nlohmann::json(to_unix(*t.expires_at)) : nlohmann::json();
 }
 inline void from_json(const nlohmann::json& j, created_token& t) {
