@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(splits_like_a_shell_without_expanding) {
   for (const auto& r : rows) {
     BOOST_TEST_CONTEXT(r.text) {
       const auto words = split_command(r.text);
-      BOOST_TEST_REQUIRE(words.has_value(), words.error().message);
+      BOOST_TEST_REQUIRE(words.has_value(), (words ? std::string() : words.error().message));
       BOOST_TEST(*words == r.words, boost::test_tools::per_element());
     }
   }
@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(a_crontab_entry_reaches_the_program_byte_for_byte) {
   job_command job{"/usr/bin/printf", {"<%s>\\n"}};
   job.arguments.insert(job.arguments.end(), hostile.begin(), hostile.end());
   const auto text = emit_crontab(berlin(), job);
-  BOOST_TEST_REQUIRE(text.has_value(), text.error().message);
+  BOOST_TEST_REQUIRE(text.has_value(), (text ? std::string() : text.error().message));
   BOOST_TEST(text->find("\nCRON_TZ=Europe/Berlin\n17 3,9,15,21 * * * /usr/bin/printf '<'\\%'s>\\n' ") !=
              std::string::npos);
   const auto line = last_line(*text);
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(the_systemd_unit_quotes_specifiers_and_dollars) {
   const job_command job{"/usr/bin/printf",
                         {"100%", "$HOME", "say \"hi\"", "line1\nline2", "back\\slash", ";", "\x01", "\x7f"}};
   const auto text = emit_systemd(berlin(), job);
-  BOOST_TEST_REQUIRE(text.has_value(), text.error().message);
+  BOOST_TEST_REQUIRE(text.has_value(), (text ? std::string() : text.error().message));
   BOOST_TEST(
       text->find("\nExecStart=/usr/bin/printf \"100%%\" \"$$HOME\" \"say \\\"hi\\\"\" \"line1\\nline2\" "
                  "\"back\\\\slash\" \";\" \"\\x01\" \"\\x7f\"\n") != std::string::npos);
@@ -250,7 +250,7 @@ BOOST_AUTO_TEST_CASE(the_cronjob_yaml_holds_every_argument_exactly) {
   job.arguments.insert(job.arguments.end(),
                        {"line1\nline2", "\x01\x1f\x7f", "\xc2\x85\xe2\x80\xa8\xef\xbb\xbf"});
   const auto text = emit_kubernetes(berlin(), job);
-  BOOST_TEST_REQUIRE(text.has_value(), text.error().message);
+  BOOST_TEST_REQUIRE(text.has_value(), (text ? std::string() : text.error().message));
   const auto file =
       std::filesystem::temp_directory_path() / ("rotary-cronjob-" + std::to_string(getpid()) + ".yaml");
   std::ofstream(file) << *text;
