@@ -767,6 +767,70 @@ BOOST_AUTO_TEST_CASE(idempotent_replay_survives_a_restart) {
   BOOST_TEST(rotate(again.start(), t.raw_secret).body == first);
 }
 
+// The layout of the state file, byte for byte: its keys in the documented order (written by
+// hand, not by a JSON library that would sort them), one space of indent, and what it writes it
+// reads back to the same text.
+BOOST_AUTO_TEST_CASE(the_state_file_is_written_in_its_documented_layout) {
+  rotary::detail::server_snapshot s;
+  s.now = rotary::from_unix(1798761720);
+  s.warp = 60;
+  s.replay_key.fill(0xfb);
+  rotary::detail::digest first{}, second{};
+  first.fill(0x01);
+  second.fill(0xab);
+  const auto parent = s.tokens.insert(
+      first,
+      {rotary::from_unix(1798761600), 600min, rotary::from_unix(1830297600), rotary::from_unix(1798761700)},
+      rotary::detail::no_token);
+  const auto child =
+      s.tokens.insert(second, {rotary::from_unix(1798761700), 600min, std::nullopt, std::nullopt}, parent);
+  s.tokens[child].revoked = true;
+  const auto hex_of = [](const char* pair) {
+    std::string h;
+    for (int i = 0; i < 32; ++i) h += pair;
+    return h;
+  };
+  const std::string expected =
+      "{\n"
+      " \"format\": \"rotary-fake-server-state\",\n"
+      " \"version\": 1,\n"
+      " \"clock\": {\n"
+      "  \"now\": 1798761720,\n"
+      "  \"warp\": 60.0\n"
+      " },\n"
+      " \"replayKey\": \"-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s\",\n"
+      " \"tokens\": [\n"
+      "  {\n"
+      "   \"id\": \"tok_1\",\n"
+      "   \"secretSha256\": \"" +
+      hex_of("01") +
+      "\",\n"
+      "   \"createdAt\": 1798761600,\n"
+      "   \"expiresAt\": 1830297600,\n"
+      "   \"rotatedAt\": 1798761700,\n"
+      "   \"rotationPeriodMinutes\": 600,\n"
+      "   \"parentId\": null,\n"
+      "   \"revoked\": false\n"
+      "  },\n"
+      "  {\n"
+      "   \"id\": \"tok_2\",\n"
+      "   \"secretSha256\": \"" +
+      hex_of("ab") +
+      "\",\n"
+      "   \"createdAt\": 1798761700,\n"
+      "   \"rotationPeriodMinutes\": 600,\n"
+      "   \"parentId\": \"tok_1\",\n"
+      "   \"revoked\": true\n"
+      "  }\n"
+      " ]\n"
+      "}\n";
+  const auto text = rotary::detail::state_to_text(s);
+  BOOST_TEST(text == expected);
+  BOOST_TEST(rotary::detail::state_to_text(rotary::detail::state_from_text(text)) == text);
+  rotary::detail::server_snapshot empty;
+  BOOST_TEST(rotary::detail::state_to_text(empty).find(" \"tokens\": []\n}\n") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_corrupt_or_foreign_state_file_is_refused_and_left_untouched) {
   temp_dir dir;
   const auto file = dir.path / "state.json";
