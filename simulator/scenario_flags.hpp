@@ -156,11 +156,7 @@ struct scenario_flags {
     }
     if (!period.empty()) s.rotation_period = minutes_flag("--period", period);
     if (!buffer.empty()) s.buffer = duration_flag("--buffer", buffer, bare_number::in_minutes);
-    if (!created.empty()) {
-      s.created_at = time_flag("--created", created);
-      // The built-in example's token expires a year after its creation, wherever it is moved.
-      if (file.empty() && expires.empty()) s.expires_at = *s.created_at + days{365};
-    }
+    if (!created.empty()) s.created_at = time_flag("--created", created);
     if (!expires.empty()) s.expires_at = time_flag("--expires", expires);
     if (!from.empty()) s.from = time_flag("--from", from);
     if (!until.empty() && !horizon.empty())
@@ -176,11 +172,10 @@ struct scenario_flags {
       // at --from; only with neither does the example's creation instant (2027-01-01) stay.
       // The horizon starts at --from, or else at the creation. A token the flags create or
       // move expires a year after its creation unless --expires says otherwise.
-      if (created.empty() && !from.empty()) {
-        s.created_at.reset();  // fresh at the horizon's start
-        if (expires.empty()) s.expires_at = *s.from + days{365};
-      }
+      if (created.empty() && !from.empty()) s.created_at.reset();  // fresh at the horizon's start
       if (!created.empty() && from.empty()) s.from.reset();
+      if (expires.empty() && (!created.empty() || !from.empty()))
+        s.expires_at = (s.created_at ? *s.created_at : *s.from) + days{365};
     }
     if (!fail_rate.empty()) s.fail_rate = probability_flag("--fail-rate", fail_rate);
     if (!lost_rate.empty()) s.lost_rate = probability_flag("--lost-rate", lost_rate);

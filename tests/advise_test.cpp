@@ -59,11 +59,9 @@ std::string cron_translate(const std::string& field) {
   return out;
 }
 
-std::string last_line(const std::string& text) {
-  const auto end = text.size() - 1;  // the final newline
-  const auto start = text.rfind('\n', end - 1);
-  return text.substr(start == std::string::npos ? 0 : start + 1,
-                     end - (start == std::string::npos ? 0 : start + 1));
+std::string last_line(const std::string& text) {  // `text` ends with a newline
+  const auto body = text.substr(0, text.size() - 1);
+  return body.substr(body.rfind('\n') + 1);  // npos + 1 is 0: a single line
 }
 
 std::string hex(const std::string& s) {

@@ -294,6 +294,16 @@ class tuned_server : public Base {
   [[nodiscard]] int listening_socket() const { return static_cast<int>(this->svr_sock_); }
 };
 
+// {"<key>": [items...]}, built key by key and element by element (see json_wire.hpp: a braced
+// list would instantiate nlohmann's constructors for each key length and for the vector).
+template <class T>
+nlohmann::json list_body(const char* key, std::vector<T> items) {
+  nlohmann::json body = nlohmann::json::object();
+  auto& list = body[key] = nlohmann::json::array();
+  for (auto& item : items) list.push_back(std::move(item));
+  return body;
+}
+
 // `s` as valid UTF-8: each invalid byte becomes U+FFFD. A request's path and method are bytes
 // (a path may percent-decode to anything, "/%FF"); events and JSON bodies need text.
 inline std::string valid_utf8(std::string s) {
@@ -1012,10 +1022,7 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
     std::string token_id;
     if (path == wire::admin_tokens_path) {
       if (m == "GET") {
-        nlohmann::json body = nlohmann::json::object();  // key by key: see json_wire.hpp
-        auto& list = body["tokens"] = nlohmann::json::array();
-        for (auto& t : tokens()) list.push_back(std::move(t));
-        reply(res, 200, body);
+        reply(res, 200, detail::list_body("tokens", tokens()));
       } else if (m == "POST") {
         const auto body = parse_body<wire::create_token_request>(req);
         auto created = create(body, &req);
@@ -1097,10 +1104,7 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
           throw http_error{400, "invalid-request",
                            "after: expected an event sequence number, got \"" + v + "\""};
       }
-      nlohmann::json body = nlohmann::json::object();
-      auto& list = body["events"] = nlohmann::json::array();
-      for (auto& e : events(after)) list.push_back(std::move(e));
-      reply(res, 200, body);
+      reply(res, 200, detail::list_body("events", events(after)));
     } else {
       throw http_error{404, "not-found", "no such path: " + req.path};
     }

@@ -6,9 +6,10 @@
 // answered with 400 instead of being ignored. Responses (rotate_response, created_token, ...)
 // ignore unknown keys, so a client keeps working when the vendor adds a field.
 //
-// Objects are built key by key (`j["id"] = ...`), not from braced lists (`{{"id", ...}}`): a
-// braced key instantiates nlohmann's json_ref constructor once per distinct key length, and
-// fake_server.hpp includes this file (docs/compile-time.md).
+// Objects are built key by key (`j["id"] = ...`), not from braced lists (`{{"id", ...}}`), and
+// arrays element by element: a braced key instantiates nlohmann's json_ref constructor once per
+// distinct key length, a vector its container conversion, and fake_server.hpp includes this
+// file (docs/compile-time.md).
 #pragma once
 
 #include <nlohmann/json.hpp>
