@@ -256,6 +256,7 @@ inline drill_result run_drill(const simulation_plan& plan, const drill_options& 
   analysis_options analysis;
   analysis.seed = options.seed;
   analysis.consumers = options.consumers;
+  analysis.keep_events = true;  // the drill compares the live run with the predicted events
   out.predicted = analyse(plan, analysis);
   const auto runs = detail::predicted_runs(out.predicted.events, out.expected_lapse);
   for (const auto& r : runs) out.expected.push_back(r.step);

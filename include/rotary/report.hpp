@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,7 +57,9 @@ struct analysis_options {
   double max_risk = 0;
   consumer_config consumers{};
   std::int64_t default_trials = 10'000;  // used when Monte Carlo is needed and trials == 0
-  bool keep_events = true;               // keep the sample run's events in the report (pictures, the drill)
+  bool keep_events = false;              // keep the sample run's events in the report (the drill)
+  // Called as Monte Carlo trials complete (done, total), about a thousand times: a progress bar.
+  std::function<void(std::int64_t, std::int64_t)> progress{};
 };
 
 struct report {
@@ -91,8 +94,9 @@ struct report {
 // Several lines for a terminal; `title` (may be empty) goes first.
 [[nodiscard]] std::string format_text(const report& r, std::string_view title = {});
 
-// A timeline: token lifetimes as bars, fires as ticks (failed runs in red), the deadlines, the
-// hard expiry and the first lapse. Readable for a week and for a year.
+// A timeline of the report's sample run (simulated again from the plan and `r.seed`; `r.events`
+// is not needed): token lifetimes as bars, fires as ticks (failed runs in red), the deadlines,
+// the hard expiry and the first lapse. Readable for a week and for a year.
 [[nodiscard]] std::string render_svg(const simulation_plan& plan, const report& r);
 
 // Consumers that reload every `reload` and the rotations of a run (events of kind `rotated`).
@@ -101,20 +105,23 @@ struct report {
 
 // ---------------------------------------------------------------------------------------------
 
-inline consumer_report analyse_consumers(const std::vector<sim_event>& events, sys_seconds from,
-                                         consumer_config consumers) {
-  consumer_report out{consumers.count, consumers.reload, 0, seconds{0}, std::nullopt};
-  if (consumers.count <= 0 || consumers.reload <= seconds{0}) return out;
-  for (const auto& e : events) {
-    if (e.kind != sim_event::rotated || !e.until) continue;
+namespace detail {
+
+// The consumer analysis as an event sink: it sees the rotations as the run makes them.
+struct consumer_tally {
+  sys_seconds from;
+  consumer_report out;
+  consumer_tally(sys_seconds start, consumer_config consumers)
+      : from(start), out{consumers.count, consumers.reload, 0, seconds{0}, std::nullopt} {}
+  void operator()(const sim_event& e) {
+    if (out.count <= 0 || out.reload <= seconds{0} || e.kind != sim_event::rotated || !e.until) return;
     const sys_seconds rotated = e.at, dies = *e.until;
-    for (int c = 0; c < consumers.count; ++c) {
-      const sys_seconds phase = from + consumers.reload * c / consumers.count;
+    for (int c = 0; c < out.count; ++c) {
+      const sys_seconds phase = from + out.reload * c / out.count;
       // The first reload at or after the rotation: it reads the new secret.
       sys_seconds next = phase;
       if (rotated > phase)
-        next =
-            phase + consumers.reload * ((rotated - phase + consumers.reload - seconds{1}) / consumers.reload);
+        next = phase + out.reload * ((rotated - phase + out.reload - seconds{1}) / out.reload);
       if (next > dies) {
         ++out.stale;
         if (next - dies > out.worst_stale) {
@@ -124,8 +131,29 @@ inline consumer_report analyse_consumers(const std::vector<sim_event>& events, s
       }
     }
   }
-  return out;
+};
+
+}  // namespace detail
+
+inline consumer_report analyse_consumers(const std::vector<sim_event>& events, sys_seconds from,
+                                         consumer_config consumers) {
+  detail::consumer_tally tally(from, consumers);
+  for (const auto& e : events) tally(e);
+  return tally.out;
 }
+
+namespace detail {
+
+// The sample run of `analyse` again, with its events handed to `sink`: the same seed gives the
+// same run, so a picture needs no stored events.
+template <event_sink S>
+run_outcome sample_run(const simulation_plan& plan, std::uint64_t seed, S&& sink) {
+  if (!(plan.fail_rate > 0 || plan.lost_rate > 0)) return simulate_run<xoshiro256>(plan, nullptr, sink);
+  xoshiro256 rng(seed);
+  return simulate_run(plan, &rng, sink);
+}
+
+}  // namespace detail
 
 inline report analyse(const simulation_plan& plan, const analysis_options& options) {
   report r;
@@ -137,12 +165,19 @@ inline report analyse(const simulation_plan& plan, const analysis_options& optio
   r.max_risk = options.max_risk;
   r.fires = static_cast<std::int64_t>(plan.fires.size());
 
-  // Without random faults the sample run is the nominal run: one pass serves both.
+  // Without random faults the sample run is the nominal run: one pass serves both. Events are
+  // made only for what needs them: the consumers see the nominal run's rotations as they
+  // happen, and the report keeps the sample run's events only when asked to.
   const bool random = plan.fail_rate > 0 || plan.lost_rate > 0;
-  const bool need_nominal_events = options.keep_events || options.consumers.count > 0;
-  std::vector<sim_event> nominal_events;
-  const auto nominal =
-      simulate_run<detail::xoshiro256>(plan, nullptr, need_nominal_events ? &nominal_events : nullptr);
+  const bool keep_nominal = options.keep_events && !random;
+  detail::consumer_tally consumers(plan.from, options.consumers);
+  auto nominal_sink = [&](const sim_event& e) {
+    consumers(e);
+    if (keep_nominal) r.events.push_back(e);
+  };
+  const auto nominal = options.consumers.count > 0 || keep_nominal
+                           ? simulate_run<detail::xoshiro256>(plan, nullptr, nominal_sink)
+                           : simulate_run<detail::xoshiro256>(plan);
   r.nominal_lapses = nominal.lapsed();
   detail::xoshiro256 rng(options.seed);
   const auto sample = random ? simulate_run(plan, &rng, options.keep_events ? &r.events : nullptr) : nominal;
@@ -160,7 +195,9 @@ inline report analyse(const simulation_plan& plan, const analysis_options& optio
   const auto exact = random ? exact_lapse_probability(plan) : std::optional<double>{};
   const std::int64_t trials =
       options.trials > 0 ? options.trials : (random && !exact ? options.default_trials : 0);
-  if (trials > 0) r.monte_carlo = monte_carlo(plan, trials, options.seed);
+  if (trials > 0)
+    r.monte_carlo = options.progress ? monte_carlo(plan, trials, options.seed, options.progress)
+                                     : monte_carlo(plan, trials, options.seed);
   if (exact) {
     r.lapse_probability = exact;
     r.probability_method = "exact";
@@ -171,10 +208,7 @@ inline report analyse(const simulation_plan& plan, const analysis_options& optio
 
   r.hard_expiry = plan.initial.expires_at;
   if (r.hard_expiry) r.days_left = static_cast<double>((*r.hard_expiry - plan.from).count()) / 86'400.0;
-  if (options.consumers.count > 0) {
-    r.consumers = analyse_consumers(nominal_events, plan.from, options.consumers);
-  }
-  if (!random && options.keep_events) r.events = std::move(nominal_events);
+  if (options.consumers.count > 0) r.consumers = consumers.out;
   r.holds = !r.nominal_lapses && (!r.lapse_probability || *r.lapse_probability <= options.max_risk);
   return r;
 }
@@ -261,135 +295,6 @@ inline std::string format_text(const report& r, std::string_view title) {
   return out;
 }
 
-inline std::string render_svg(const simulation_plan& plan, const report& r) {
-  const double width = 1000, left = 70, right = 20, plot = width - left - right;
-  const double span = static_cast<double>((r.until - r.from).count());
-  auto x = [&](sys_seconds t) {
-    const double f = span > 0 ? static_cast<double>((t - r.from).count()) / span : 0;
-    return left + plot * std::clamp(f, 0.0, 1.0);
-  };
-  auto num = [](double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f", v);
-    return std::string(buf);
-  };
-  const double lanes_top = 40, lane_h = 14, fires_y = lanes_top + 2 * lane_h + 24, axis_y = fires_y + 40;
-  const double height = axis_y + 52;
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" +
-                    num(height) + "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
-                    "\" font-family=\"sans-serif\" font-size=\"11\">\n";
-  svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg += "<text x=\"" + num(left) + "\" y=\"18\" font-size=\"13\">" +
-         std::string(r.holds ? "holds" : "lapses") + ": " +
-         detail::plural(r.rotations, "rotation", "rotations") + ", " +
-         detail::plural(r.failed_runs, "failed run", "failed runs") +
-         (r.margin ? ", margin " + format_duration(*r.margin) : std::string()) + "</text>\n";
-  svg += "<text x=\"4\" y=\"" + num(lanes_top + 10) + "\">tokens</text>\n";
-  svg += "<text x=\"4\" y=\"" + num(fires_y + 4) + "\">runs</text>\n";
-
-  // Token lifetimes: from creation to the instant the token stops working, alternating lanes.
-  struct bar {
-    sys_seconds from, to;
-  };
-  std::vector<bar> bars;
-  sys_seconds created = plan.initial.created_at;
-  auto death_of_child = [&](sys_seconds c) {
-    return detail::death_of(
-        plan, token_state{c, plan.initial.rotation_period, plan.initial.expires_at, std::nullopt});
-  };
-  for (const auto& e : r.events) {
-    if (e.kind != sim_event::rotated) continue;
-    bars.push_back({created, e.until.value_or(e.at)});
-    created = e.created.value_or(e.at);
-  }
-  bars.push_back({created, std::min(death_of_child(created), r.until)});
-  for (std::size_t i = 0; i < bars.size(); ++i) {
-    const double x0 = x(std::max(bars[i].from, r.from)), x1 = std::max(x(bars[i].to), x0 + 0.5);
-    svg += "<rect x=\"" + num(x0) + "\" y=\"" + num(lanes_top + static_cast<double>(i % 2) * lane_h) +
-           "\" width=\"" + num(x1 - x0) + "\" height=\"" + num(lane_h - 3) + "\" fill=\"" +
-           (i % 2 ? "#6a9fd8" : "#3f7cc0") + "\"/>\n";
-  }
-  // Each token's rotation deadline (created + period), when there are few enough to see.
-  if (plan.initial.rotation_period && bars.size() <= 120) {
-    std::string marks;
-    for (std::size_t i = 0; i < bars.size(); ++i) {
-      const sys_seconds deadline = bars[i].from + *plan.initial.rotation_period;
-      if (deadline > r.until) continue;
-      marks += "M" + num(x(deadline)) + " " + num(lanes_top + static_cast<double>(i % 2) * lane_h - 1) + "v" +
-               num(lane_h - 1);
-    }
-    if (!marks.empty()) svg += "<path d=\"" + marks + "\" stroke=\"#e08a00\" stroke-width=\"2\"/>\n";
-  }
-  // Runs: grey ticks; failed runs red.
-  std::string ticks_ok, ticks_bad;
-  for (const auto& e : r.events) {
-    const std::string xs = num(x(e.at));
-    if (e.kind == sim_event::run || e.kind == sim_event::skipped)
-      ticks_ok += "M" + xs + " " + num(fires_y - 6) + "v12";
-    else if (e.kind == sim_event::run_failed || e.kind == sim_event::refused ||
-             e.kind == sim_event::response_lost)
-      ticks_bad += "M" + xs + " " + num(fires_y - 9) + "v18";
-  }
-  if (!ticks_ok.empty()) svg += "<path d=\"" + ticks_ok + "\" stroke=\"#999\" stroke-width=\"1\"/>\n";
-  if (!ticks_bad.empty()) svg += "<path d=\"" + ticks_bad + "\" stroke=\"#d33\" stroke-width=\"2\"/>\n";
-  // The hard expiry and the first lapse.
-  auto vline = [&](sys_seconds t, std::string_view colour, std::string_view label) {
-    const std::string xs = num(x(t));
-    svg += "<line x1=\"" + xs + "\" y1=\"28\" x2=\"" + xs + "\" y2=\"" + num(axis_y) + "\" stroke=\"" +
-           std::string(colour) + "\" stroke-width=\"2\" stroke-dasharray=\"4 3\"/>\n";
-    const double xv = x(t);
-    const char* anchor = xv > width - right - 80 ? "end" : xv < left + 80 ? "start" : "middle";
-    svg += "<text x=\"" + xs + "\" y=\"" + num(axis_y + 26) + "\" fill=\"" + std::string(colour) +
-           "\" text-anchor=\"" + anchor + "\">" + std::string(label) + "</text>\n";
-  };
-  if (r.hard_expiry && *r.hard_expiry <= r.until) vline(*r.hard_expiry, "#a0a", "hard expiry");
-  if (r.first_lapse) vline(r.first_lapse->at, "#d33", "lapse " + format_time(r.first_lapse->at));
-  // The axis: about eight labelled ticks at whole days (or hours for short horizons).
-  svg += "<line x1=\"" + num(left) + "\" y1=\"" + num(axis_y) + "\" x2=\"" + num(left + plot) + "\" y2=\"" +
-         num(axis_y) + "\" stroke=\"#333\"/>\n";
-  const std::int64_t total = (r.until - r.from).count();
-  auto tick = [&](sys_seconds t, const std::string& label) {
-    const std::string xs = num(x(t));
-    svg += "<line x1=\"" + xs + "\" y1=\"" + num(axis_y) + "\" x2=\"" + xs + "\" y2=\"" + num(axis_y + 4) +
-           "\" stroke=\"#333\"/>\n";
-    svg +=
-        "<text x=\"" + xs + "\" y=\"" + num(axis_y + 14) + "\" text-anchor=\"middle\">" + label + "</text>\n";
-  };
-  if (total > 60 * 86'400) {
-    // Month starts, every month up to about 13 months, then every 3, 6 or 12.
-    const std::string start = format_time(r.from);
-    int year = std::stoi(start.substr(0, 4)), month = std::stoi(start.substr(5, 2));
-    const std::int64_t months = total / (30 * 86'400);
-    const int every = months <= 14   ? 1
-                      : months <= 40 ? 3
-                      : months <= 80 ? 6
-                                     : 12 * static_cast<int>(1 + months / 160);
-    for (;;) {
-      if (++month > 12) month = 1, ++year;
-      if ((month - 1) % every != 0) continue;
-      const sys_seconds t =
-          from_unix(detail::days_from_civil(year, static_cast<unsigned>(month), 1) * 86'400);
-      if (t > r.until) break;
-      tick(t, format_time(t).substr(0, 7));
-    }
-  } else {
-    // Whole hours or days, about eight ticks.
-    const std::int64_t steps[] = {3600, 3 * 3600, 6 * 3600, 86'400, 2 * 86'400, 7 * 86'400};
-    std::int64_t step = steps[0];
-    for (auto st : steps)
-      if (total / st >= 6) step = st;
-    const std::int64_t first = (to_unix(r.from) + step - 1) / step * step;
-    for (std::int64_t t = first; t <= to_unix(r.until); t += step) {
-      const std::string stamp = format_time(from_unix(t));
-      tick(from_unix(t), step < 86'400 ? stamp.substr(5, 11) : stamp.substr(0, 10));
-    }
-  }
-  svg += "<text x=\"4\" y=\"" + num(height - 6) +
-         "\" fill=\"#555\">bars: each token from its creation to the second it stops working; orange: its "
-         "rotation "
-         "deadline; ticks: runs, red when a run failed</text>\n";
-  svg += "</svg>\n";
-  return svg;
-}
-
 }  // namespace rotary
+
+#include <rotary/detail/report_svg.hpp>

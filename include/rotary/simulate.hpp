@@ -42,6 +42,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -125,12 +126,20 @@ concept Draws = requires(D& d, double p) {
   { d.chance(p) } -> std::same_as<bool>;
 };
 
+// Where a run's events go, one at a time, in order: any callable taking a `const sim_event&`.
+// A picture or a consumer analysis aggregates them as they come; nothing need be stored.
+template <class S>
+concept event_sink = std::invocable<S&, const sim_event&>;
+
 // One run of the job over the horizon. Without draws, only outages fail (the nominal run);
 // with them, failures and lost responses are drawn. Events go to `events` when given. Stops at
 // the first lapse.
 template <Draws D = detail::xoshiro256>
 run_outcome simulate_run(const simulation_plan& plan, D* rng = nullptr,
                          std::vector<sim_event>* events = nullptr);
+// The same run, each event handed to `sink` as it happens.
+template <Draws D, event_sink S>
+run_outcome simulate_run(const simulation_plan& plan, D* rng, S&& sink);
 
 // The worst gap between successful rotations if no token ever died (every run outside an
 // outage succeeds; the initial token's creation counts as a rotation). The tail after the last
@@ -162,6 +171,10 @@ struct monte_carlo_result {
 
 // `trials` seeded runs (trial i uses detail::trial_seed(seed, i)).
 monte_carlo_result monte_carlo(const simulation_plan& plan, std::int64_t trials, std::uint64_t seed);
+// The same, calling `progress(done, trials)` about a thousand times along the way and at the end.
+template <class P>
+requires std::invocable<P&, std::int64_t, std::int64_t> monte_carlo_result
+monte_carlo(const simulation_plan& plan, std::int64_t trials, std::uint64_t seed, P&& progress);
 
 // The Wilson score interval for `hits` of `n` at z (1.96 for 95%).
 [[nodiscard]] inline std::pair<double, double> wilson_interval(std::int64_t hits, std::int64_t n,
@@ -224,13 +237,22 @@ inline bool due(const simulation_plan& plan, sys_seconds fire, sys_seconds deadl
 
 }  // namespace detail
 
-template <Draws D>
-run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_event>* events) {
+namespace detail {
+
+// The sink of a run nobody watches: no event is made, and stretches where nothing can happen
+// are crossed in one step.
+struct no_sink {
+  void operator()(const sim_event&) const noexcept {}
+};
+
+template <Draws D, class S>
+run_outcome run_job(const simulation_plan& plan, D* rng, S& sink) {
+  constexpr bool watched = !std::is_same_v<S, no_sink>;
   run_outcome out;
   auto emit = [&](sys_seconds at, sim_event::kind_type kind, std::string_view rule = {},
                   std::optional<sys_seconds> until = std::nullopt,
                   std::optional<sys_seconds> created = std::nullopt) {
-    if (events) events->push_back(sim_event{at, kind, rule, until, created});
+    if constexpr (watched) sink(sim_event{at, kind, rule, until, created});
   };
   token_state held = plan.initial;         // what the client holds, as it knows it
   token_state server_view = plan.initial;  // the same secret, as the server knows it
@@ -294,7 +316,8 @@ run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_ev
         emit(at, sim_event::response_lost, {}, death);
         return true;
       }
-      const sys_seconds parent_death = events ? detail::death_of(plan, rot.parent) : sys_seconds{};
+      sys_seconds parent_death{};
+      if constexpr (watched) parent_death = detail::death_of(plan, rot.parent);
       held = rot.child;
       server_view = rot.child;
       death = detail::death_of(plan, server_view);
@@ -312,6 +335,23 @@ run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_ev
   }
   lapse_if_dead(plan.until);
   return out;
+}
+
+}  // namespace detail
+
+template <Draws D>
+run_outcome simulate_run(const simulation_plan& plan, D* rng, std::vector<sim_event>* events) {
+  if (events) {
+    auto push = [events](const sim_event& e) { events->push_back(e); };
+    return detail::run_job(plan, rng, push);
+  }
+  detail::no_sink none;
+  return detail::run_job(plan, rng, none);
+}
+
+template <Draws D, event_sink S>
+run_outcome simulate_run(const simulation_plan& plan, D* rng, S&& sink) {
+  return detail::run_job(plan, rng, sink);
 }
 
 inline std::optional<gap_window> nominal_worst_gap(const simulation_plan& plan) {
@@ -500,16 +540,24 @@ inline std::optional<double> exact_lapse_probability(const simulation_plan& plan
   return std::clamp(p, 0.0, 1.0);
 }
 
-inline monte_carlo_result monte_carlo(const simulation_plan& plan, std::int64_t trials, std::uint64_t seed) {
+template <class P>
+requires std::invocable<P&, std::int64_t, std::int64_t> monte_carlo_result
+monte_carlo(const simulation_plan& plan, std::int64_t trials, std::uint64_t seed, P&& progress) {
   monte_carlo_result r;
   r.trials = trials;
+  const std::int64_t every = std::max<std::int64_t>(1, trials / 1000);
   for (std::int64_t i = 0; i < trials; ++i) {
     detail::xoshiro256 rng(detail::trial_seed(seed, static_cast<std::uint64_t>(i)));
     if (simulate_run(plan, &rng).lapsed()) ++r.lapses;
+    if ((i + 1) % every == 0 || i + 1 == trials) progress(i + 1, trials);
   }
   r.estimate = trials > 0 ? static_cast<double>(r.lapses) / static_cast<double>(trials) : 0.0;
   std::tie(r.low, r.high) = wilson_interval(r.lapses, trials);
   return r;
+}
+
+inline monte_carlo_result monte_carlo(const simulation_plan& plan, std::int64_t trials, std::uint64_t seed) {
+  return monte_carlo(plan, trials, seed, [](std::int64_t, std::int64_t) noexcept {});
 }
 
 }  // namespace rotary
