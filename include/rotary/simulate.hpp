@@ -27,6 +27,7 @@
 #pragma once
 
 #include <rotary/detail/random.hpp>
+#include <rotary/fire_sequence.hpp>
 #include <rotary/job_strategy.hpp>
 #include <rotary/policy.hpp>
 #include <rotary/time.hpp>
@@ -61,7 +62,7 @@ struct simulation_plan {
   sys_seconds from{};
   sys_seconds until{};  // exclusive; already clamped to the hard expiry
   bool clamped_to_hard_expiry = false;
-  std::vector<sys_seconds> fires;  // sorted, distinct, inside [from, until)
+  fire_sequence fires;  // sorted, distinct, inside [from, until); runs of equal steps
   job_strategy strategy{};
   int retries = 0;
   seconds retry_delay{60};
@@ -159,6 +160,11 @@ std::optional<std::int64_t> tolerated_failures(const simulation_plan& plan);
 // client holds: O(attempts). nullopt when the model does not apply (lost responses under
 // `fork` or `idempotent`: use monte_carlo).
 std::optional<double> exact_lapse_probability(const simulation_plan& plan);
+// Whether exact_lapse_probability answers (it does unless lost responses meet `fork` or
+// `idempotent`): a cost estimate can ask without running it.
+[[nodiscard]] constexpr bool exact_model_applies(const simulation_plan& plan) noexcept {
+  return !(plan.lost_rate > 0 && plan.semantics != rerotation::reject);
+}
 
 struct monte_carlo_result {
   std::int64_t trials = 0;
@@ -204,16 +210,67 @@ inline sys_seconds death_of(const simulation_plan& plan, const token_state& t) {
   return u ? *u : sys_seconds::max();
 }
 
-// Attempt instants of the run at fire j: f + duration + k * delay, strictly before the next
+// Attempt instants of the run at `fire`: fire + duration + k * delay, strictly before the next
 // fire and the horizon's end.
 template <class F>
-void for_each_attempt(const simulation_plan& plan, std::size_t j, F&& f) {
-  const sys_seconds limit = j + 1 < plan.fires.size() ? plan.fires[j + 1] : plan.until;
+void for_each_attempt(const simulation_plan& plan, sys_seconds fire, sys_seconds next, F&& f) {
+  const sys_seconds limit = std::min(next, plan.until);
   for (int k = 0; k <= plan.retries; ++k) {
-    const sys_seconds t = plan.fires[j] + plan.job_duration + plan.retry_delay * k;
-    if (t >= limit || t >= plan.until) return;
+    const sys_seconds t = fire + plan.job_duration + plan.retry_delay * k;
+    if (t >= limit) return;
     if (!f(t)) return;
   }
+}
+
+// The fire after `it` (the horizon's end after the last).
+inline sys_seconds next_fire_or_end(const simulation_plan& plan, fire_sequence::iterator it) {
+  return ++it == plan.fires.end() ? plan.until : *it;
+}
+
+// The first outage that ends after `t` (nullptr if none); `cursor` advances as in in_outage.
+inline const outage_window* outage_after(const std::vector<outage_window>& outages, std::size_t& cursor,
+                                         sys_seconds t) {
+  while (cursor < outages.size() && outages[cursor].until <= t) ++cursor;
+  return cursor < outages.size() ? &outages[cursor] : nullptr;
+}
+
+// Crossing a run of fires in one step. `it` is at fire k of a run of step d. These answer how
+// far the run goes on the same way; each is at least 1 when fire k itself qualifies.
+//
+// The fires from k on that come before `bound` (the run's end at most).
+inline std::size_t fires_before(fire_sequence::iterator it, sys_seconds bound) {
+  const auto& r = it.current_run();
+  const std::size_t rest = r.count - it.index_in_run();
+  if (bound == sys_seconds::max() || r.count == 1) return bound > *it ? rest : 0;
+  if (bound <= *it) return 0;
+  const auto steps = static_cast<std::size_t>((bound - *it + r.step - seconds{1}) / r.step);
+  return std::min(rest, steps);
+}
+
+// The fires after k, up to the run's last but one (whose next fire is in the run), whose first
+// attempt (fire + duration) comes before `limit` and before the next fire, and outside every
+// outage: the fires a run nobody watches can succeed at in one step, when nothing else happens.
+inline std::size_t clean_attempts_after(const simulation_plan& plan, fire_sequence::iterator it,
+                                        std::size_t& outage_cursor, sys_seconds limit) {
+  const auto& r = it.current_run();
+  const std::size_t k = it.index_in_run();
+  if (r.count < 3 || k + 2 >= r.count || plan.job_duration >= r.step) return 0;
+  const sys_seconds first = r.at(k + 1) + plan.job_duration;  // the first attempt of fire k + 1
+  if (const auto* o = outage_after(plan.outages, outage_cursor, first)) limit = std::min(limit, o->from);
+  if (first >= limit) return 0;
+  const auto more = static_cast<std::size_t>((limit - seconds{1} - first) / r.step);
+  return std::min(r.count - 2 - k, 1 + more);
+}
+
+// A fresh token created at `created`, as the plan's initial one would be.
+inline token_state child_of(const simulation_plan& plan, sys_seconds created) {
+  return token_state{created, plan.initial.rotation_period, plan.initial.expires_at, std::nullopt};
+}
+
+// The instant before which a fire is not due for a token dying at `deadline` (when_due).
+inline sys_seconds due_from(const simulation_plan& plan, sys_seconds deadline) {
+  if (deadline == sys_seconds::max()) return deadline;
+  return deadline - plan.strategy.margin - plan.clock_skew;
 }
 
 // The engine's invariants, checked at every rotation: the parent was usable by the engine's own
@@ -274,20 +331,35 @@ run_outcome run_job(const simulation_plan& plan, D* rng, S& sink) {
     last_creation = created;
   };
 
+  // Unwatched, a run crosses a stretch of fires in one step where nothing can happen in it: the
+  // fires of a run of equal steps that are not due (a skipped run draws nothing), and, with no
+  // random outcome, the fires of such a run that rotate at their first attempt (the child of
+  // each lives a period, longer than the step, so each succeeds in turn).
+  const bool nominal = !rng || (plan.fail_rate <= 0 && plan.lost_rate <= 0);
+  const bool when_due = plan.strategy.kind == job_strategy::when_due;
   if (lapse_if_dead(plan.from)) return out;
-  for (std::size_t j = 0; j < plan.fires.size(); ++j) {
-    const sys_seconds fire = plan.fires[j];
+  for (auto it = plan.fires.begin(), end = plan.fires.end(); it != end; ++it) {
+    const sys_seconds fire = *it;
     if (lapse_if_dead(fire)) return out;
-    if (plan.strategy.kind == job_strategy::when_due &&
-        !detail::due(plan, fire, detail::death_of(plan, held))) {
-      ++out.skipped;
-      emit(fire, sim_event::skipped);
-      continue;
+    if (when_due) {
+      const sys_seconds due_from = detail::due_from(plan, detail::death_of(plan, held));
+      if (fire < due_from) {
+        if constexpr (watched) {
+          ++out.skipped;
+          emit(fire, sim_event::skipped);
+        } else {
+          const std::size_t n =
+              detail::fires_before(it, death < plan.until ? std::min(due_from, death) : due_from);
+          out.skipped += static_cast<std::int64_t>(n);
+          it.seek_in_run(it.index_in_run() + n - 1);
+        }
+        continue;
+      }
     }
     ++out.runs;
     emit(fire, sim_event::run);
     bool rotated = false, stop = false;
-    detail::for_each_attempt(plan, j, [&](sys_seconds at) {
+    detail::for_each_attempt(plan, fire, detail::next_fire_or_end(plan, it), [&](sys_seconds at) {
       if (lapse_if_dead(at)) {
         stop = true;
         return false;
@@ -331,6 +403,30 @@ run_outcome run_job(const simulation_plan& plan, D* rng, S& sink) {
     if (!rotated) {
       ++out.failed_runs;
       emit(fire, sim_event::run_failed);
+      continue;
+    }
+    if constexpr (!watched) {
+      // The next fires of this run rotate at their first attempt while the child outlives the
+      // step: all of them when the period is longer than the step (the hard expiry and the
+      // horizon's end bound the stretch).
+      const auto& run = it.current_run();
+      if (!nominal || when_due || !held.rotation_period || seconds{*held.rotation_period} <= run.step)
+        continue;
+      const sys_seconds limit = held.expires_at ? std::min(plan.until, *held.expires_at) : plan.until;
+      const std::size_t n = detail::clean_attempts_after(plan, it, outage_cursor, limit);
+      if (n == 0) continue;
+      const sys_seconds first = run.at(it.index_in_run() + 1) + plan.job_duration;
+      const sys_seconds last = first + run.step * static_cast<std::int64_t>(n - 1);
+      out.runs += static_cast<std::int64_t>(n);
+      out.attempts += static_cast<std::int64_t>(n);
+      out.rotations += static_cast<std::int64_t>(n);
+      note_gap(first);
+      if (n >= 2 && run.step > out.worst_gap->length)
+        out.worst_gap = gap_window{run.step, first, first + run.step};
+      last_creation = last;
+      held = server_view = detail::child_of(plan, last);
+      death = detail::death_of(plan, server_view);
+      it.seek_in_run(it.index_in_run() + n);
     }
   }
   lapse_if_dead(plan.until);
@@ -363,12 +459,17 @@ inline std::optional<gap_window> nominal_worst_gap(const simulation_plan& plan) 
     const gap_window g{to - from, from, to};
     if (!worst || g.length > worst->length) worst = g;
   };
-  for (std::size_t j = 0; j < plan.fires.size(); ++j) {
-    if (plan.strategy.kind == job_strategy::when_due &&
-        !detail::due(plan, plan.fires[j], detail::death_of(plan, held)))
-      continue;
+  const bool when_due = plan.strategy.kind == job_strategy::when_due;
+  for (auto it = plan.fires.begin(), end = plan.fires.end(); it != end; ++it) {
+    if (when_due) {  // the run's fires before this token is due are skipped, all at once
+      const std::size_t n = detail::fires_before(it, detail::due_from(plan, detail::death_of(plan, held)));
+      if (n > 0) {
+        it.seek_in_run(it.index_in_run() + n - 1);
+        continue;
+      }
+    }
     std::optional<sys_seconds> success;
-    detail::for_each_attempt(plan, j, [&](sys_seconds at) {
+    detail::for_each_attempt(plan, *it, detail::next_fire_or_end(plan, it), [&](sys_seconds at) {
       if (detail::in_outage(plan.outages, outage_cursor, at)) return true;
       success = at;
       return false;
@@ -376,7 +477,18 @@ inline std::optional<gap_window> nominal_worst_gap(const simulation_plan& plan) 
     if (!success) continue;
     note(last, *success);
     last = *success;
-    held = token_state{*success, plan.initial.rotation_period, plan.initial.expires_at, std::nullopt};
+    if (!when_due) {  // the run's next fires succeed at their first attempt, one step apart
+      const std::size_t n = detail::clean_attempts_after(plan, it, outage_cursor, plan.until);
+      if (n > 0) {
+        const auto& run = it.current_run();
+        const sys_seconds first = run.at(it.index_in_run() + 1) + plan.job_duration;
+        note(last, first);
+        if (n >= 2) note(first, first + run.step);
+        last = first + run.step * static_cast<std::int64_t>(n - 1);
+        it.seek_in_run(it.index_in_run() + n);
+      }
+    }
+    held = detail::child_of(plan, last);
   }
   if (held.rotation_period && plan.until - last > *held.rotation_period) note(last, plan.until);
   return worst;
@@ -386,47 +498,83 @@ inline std::optional<std::int64_t> tolerated_failures(const simulation_plan& pla
   // States: the initial token (index 0) and a success at each fire (index j + 1), created at
   // the fire's first attempt. Each state has a window of runs [a, b) it would attempt before it
   // dies; a state is reachable when it is the initial one or inside a reachable state's window.
-  const std::size_t n = plan.fires.size();
+  // Windows are monotone in the state, so two cursors find them, and the windows not yet begun
+  // wait in a queue (at most the states of one period): nothing is kept per fire.
   if (!plan.initial.rotation_period) return std::nullopt;
+  const std::size_t n = plan.fires.size();
   const seconds period = *plan.initial.rotation_period;
-  auto created = [&](std::size_t s) {
-    return s == 0 ? plan.initial.created_at : plan.fires[s - 1] + plan.job_duration;
-  };
-  auto death = [&](std::size_t s) {
-    const sys_seconds d = created(s) + period;
+  auto death = [&](sys_seconds created) {
+    const sys_seconds d = created + period;
     return plan.initial.expires_at ? std::min(d, *plan.initial.expires_at) : d;
   };
+  struct cursor {
+    fire_sequence::iterator at;
+    std::size_t index = 0;
+    void step() { ++at, ++index; }
+  };
+  const bool always = plan.strategy.kind == job_strategy::always;
+  cursor a{plan.fires.begin()}, b{plan.fires.begin()};
   std::optional<std::int64_t> tolerance;
-  std::vector<int> cover(n + 2, 0);  // difference array of reachable fires
-  int running = 0;
-  std::size_t a = 0, b = 0;  // windows are monotone in the state
-  for (std::size_t s = 0; s <= n; ++s) {
-    if (s > 0) {
-      running += cover[s - 1];
-      if (running <= 0) continue;  // fire s-1 is never a success state
-    }
-    const std::size_t first = s;  // fires after the state's own fire: indices >= s
-    a = std::max(a, first);
-    const sys_seconds d = death(s);
+  std::deque<std::pair<std::size_t, std::size_t>> waiting;  // reachable windows [a, b) not yet begun
+  std::size_t reach = 0;                                    // the furthest end of the windows begun
+  auto state = [&](std::size_t s, sys_seconds created) {
+    while (a.index < s) a.step();  // fires after the state's own fire: indices >= s
+    const sys_seconds d = death(created);
     if (plan.strategy.kind == job_strategy::when_due)
-      while (a < n && !detail::due(plan, plan.fires[a], d)) ++a;
-    b = std::max(b, a);
-    while (b < n && plan.fires[b] + plan.job_duration < d) ++b;
+      while (a.index < n && !detail::due(plan, *a.at, d)) a.step();
+    while (b.index < a.index) b.step();
+    while (b.index < n && *b.at + plan.job_duration < d) b.step();
     if (d < plan.until) {
-      const auto m = static_cast<std::int64_t>(b > a ? b - a : 0);
+      const auto m = static_cast<std::int64_t>(b.index - a.index);
       tolerance = tolerance ? std::min(*tolerance, m - 1) : m - 1;
     }
-    if (b > a) {
-      cover[a] += 1;
-      cover[b] -= 1;
+    if (b.index > a.index) waiting.emplace_back(a.index, b.index);
+  };
+  state(0, plan.initial.created_at);
+  std::size_t j = 0;
+  for (auto it = plan.fires.begin(), end = plan.fires.end(); it != end; ++it, ++j) {
+    while (!waiting.empty() && waiting.front().first <= j) {
+      reach = std::max(reach, waiting.front().second);
+      waiting.pop_front();
     }
+    if (reach <= j) continue;
+    state(j + 1, *it + plan.job_duration);  // fire j is a success state
+    if (!always) continue;
+    // Inside a run of step d, under `always`, the state of a success at fire i (created at
+    // f_i + duration, dying a period later) attempts the next q - 1 fires, q = ceil(period / d),
+    // when they are in the run and the hard expiry is not nearer: each such state is reachable
+    // from the one before (q >= 2) and tolerates q - 2 failures. They are crossed at once, up to
+    // the last fire whose window ends inside the run.
+    const auto& run = it.current_run();
+    if (run.count < 2) continue;
+    const std::int64_t q = (period + run.step - seconds{1}) / run.step;
+    const auto k = static_cast<std::int64_t>(it.index_in_run());
+    std::int64_t last = static_cast<std::int64_t>(run.count) - 1 - q;
+    if (plan.initial.expires_at) {
+      const auto room = *plan.initial.expires_at - period - plan.job_duration - *it;
+      last = std::min(last, room < seconds{0} ? k - 1 : k + room / run.step);
+    }
+    if (q < 2 || last <= k) continue;
+    const auto crossed = static_cast<std::size_t>(last - k);
+    if (run.at(static_cast<std::size_t>(k) + 1) + plan.job_duration + period < plan.until)
+      tolerance = tolerance ? std::min(*tolerance, q - 2) : q - 2;
+    j += crossed;
+    it.seek_in_run(static_cast<std::size_t>(last));
+    // Where the walk would now be: the last crossed state's window [j + 1, j + q).
+    waiting.clear();
+    reach = std::max(reach, j + static_cast<std::size_t>(q));
+    a.at = it, a.index = j;
+    a.step();
+    b.at = a.at, b.index = a.index;
+    b.at.seek_in_run(static_cast<std::size_t>(last + q));
+    b.index = j + static_cast<std::size_t>(q);
   }
   if (tolerance && *tolerance < 0) tolerance = 0;
   return tolerance;
 }
 
 inline std::optional<double> exact_lapse_probability(const simulation_plan& plan) {
-  if (plan.lost_rate > 0 && plan.semantics != rerotation::reject) return std::nullopt;
+  if (!exact_model_applies(plan)) return std::nullopt;
   // Attempt slots in time order.
   struct slot {
     sys_seconds at;
@@ -435,11 +583,14 @@ inline std::optional<double> exact_lapse_probability(const simulation_plan& plan
   };
   std::vector<slot> slots;
   std::vector<std::size_t> first_slot(plan.fires.size() + 1, 0);
-  std::size_t outage_cursor = 0;
-  for (std::size_t j = 0; j < plan.fires.size(); ++j) {
-    first_slot[j] = slots.size();
-    detail::for_each_attempt(plan, j, [&](sys_seconds at) {
-      slots.push_back({at, j, detail::in_outage(plan.outages, outage_cursor, at) ? 1.0 : plan.fail_rate});
+  std::vector<sys_seconds> fire_at;  // the fires by index, for the when_due cursor below
+  if (plan.strategy.kind == job_strategy::when_due) fire_at.reserve(plan.fires.size());
+  std::size_t outage_cursor = 0, index = 0;
+  for (auto it = plan.fires.begin(), end = plan.fires.end(); it != end; ++it, ++index) {
+    first_slot[index] = slots.size();
+    if (plan.strategy.kind == job_strategy::when_due) fire_at.push_back(*it);
+    detail::for_each_attempt(plan, *it, detail::next_fire_or_end(plan, it), [&](sys_seconds at) {
+      slots.push_back({at, index, detail::in_outage(plan.outages, outage_cursor, at) ? 1.0 : plan.fail_rate});
       return true;
     });
   }
@@ -466,7 +617,7 @@ inline std::optional<double> exact_lapse_probability(const simulation_plan& plan
                                                std::nullopt})};
     std::size_t j = std::max(due_cursor, fire == none ? std::size_t{0} : fire + 1);
     if (plan.strategy.kind == job_strategy::when_due)
-      while (j < plan.fires.size() && !detail::due(plan, plan.fires[j], s.death)) ++j;
+      while (j < plan.fires.size() && !detail::due(plan, fire_at[j], s.death)) ++j;
     due_cursor = j;
     s.a = first_slot[j];
     death_cursor = std::max(death_cursor, s.a);
