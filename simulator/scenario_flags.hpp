@@ -104,7 +104,8 @@ struct scenario_flags {
   [[nodiscard]] bool any(const CLI::App& app) const {
     for (const auto* opt : app.get_options())
       if (opt->count() > 0 && opt->get_name() != "--json" && opt->get_name() != "--svg" &&
-          opt->get_name() != "--save-scenario" && opt->get_name() != "--help")
+          opt->get_name() != "--save-scenario" && opt->get_name() != "--long" &&
+          opt->get_name() != "--progress" && opt->get_name() != "--help")
         return true;
     return false;
   }

@@ -95,8 +95,10 @@ struct report {
 [[nodiscard]] std::string format_text(const report& r, std::string_view title = {});
 
 // A timeline of the report's sample run (simulated again from the plan and `r.seed`; `r.events`
-// is not needed): token lifetimes as bars, fires as ticks (failed runs in red), the deadlines,
-// the hard expiry and the first lapse. Readable for a week and for a year.
+// is not needed): the slack at each run aggregated to pixel columns (the minimum kept), the
+// deadline, the worst gap, failed runs and the lapse in red, the hard expiry; per-token bars and
+// per-run ticks when they are few enough to read. Small at any horizon (detail/report_svg.hpp;
+// an overload there takes svg_options: the zone of the time axis and of the DST marks).
 [[nodiscard]] std::string render_svg(const simulation_plan& plan, const report& r);
 
 // Consumers that reload every `reload` and the rotations of a run (events of kind `rotated`).

@@ -24,6 +24,14 @@
 // unusable and it has no successor: a run at the very instant the token dies is too late.
 // Invariants are checked at every rotation (detail::check_invariants); a violation throws
 // std::logic_error.
+//
+// Scale. The fires are runs of equal steps (fire_sequence.hpp). A run nobody watches (no event
+// sink) crosses the inside of such a run in one step where nothing can happen in it: the fires
+// that are not yet due under `when-due`, and, with no random outcome, the fires that rotate at
+// their first attempt, when the step is shorter than the period and no outage, hard expiry or
+// horizon end falls inside (each child then lives past the next attempt, so the policy would
+// agree to every rotation). The worst gap and the tolerance cross runs the same way. A watched
+// run goes fire by fire through the policy; tests hold the two to the same outcome.
 #pragma once
 
 #include <rotary/detail/random.hpp>
