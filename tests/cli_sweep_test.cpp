@@ -379,7 +379,7 @@ BOOST_AUTO_TEST_CASE(long_goes_on_and_progress_shows_a_bar_on_stderr) {
       "rotary: error: check: the work is estimated at 1.2 hours (1 scenario, 105,141,024,000 fire-steps at "
       "25,000,000 a second on 1 thread); --long runs it anyway\n");
   auto quiet = check, shown = check;
-  quiet.push_back("--long");
+  quiet.emplace_back("--long");
   shown.insert(shown.end(), {"--long", "--progress"});
   const auto q = run_rotary(quiet), p = run_rotary(shown);
   BOOST_TEST(q.exit == 0);
