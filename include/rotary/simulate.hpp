@@ -560,7 +560,7 @@ inline std::optional<std::int64_t> tolerated_failures(const simulation_plan& pla
     std::int64_t last = static_cast<std::int64_t>(run.count) - 1 - q;
     if (plan.initial.expires_at) {
       const auto room = *plan.initial.expires_at - period - plan.job_duration - *it;
-      last = std::min(last, room < seconds{0} ? k - 1 : k + room / run.step);
+      last = std::min(last, room < seconds{0} ? k - 1 : k + static_cast<std::int64_t>(room / run.step));
     }
     if (q < 2 || last <= k) continue;
     const auto crossed = static_cast<std::size_t>(last - k);
