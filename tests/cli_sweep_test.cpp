@@ -30,7 +30,7 @@ std::vector<std::string> lines_of(const std::string& out) {
 }
 
 // `rotary args...` under `ulimit -v kib` (RLIMIT_AS), through /bin/sh.
-rotary::test::run_result run_rotary_limited(long kib, const std::vector<std::string>& args) {
+[[maybe_unused]] rotary::test::run_result run_rotary_limited(long kib, const std::vector<std::string>& args) {
   std::vector<std::string> sh = {"-c", "ulimit -v " + std::to_string(kib) + " && exec \"$0\" \"$@\"",
                                  ROTARY_BINARY};
   sh.insert(sh.end(), args.begin(), args.end());
