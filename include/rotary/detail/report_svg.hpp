@@ -168,6 +168,14 @@ inline std::string render_svg(const simulation_plan& plan, const report& r, cons
     std::vector<bar>().swap(bars);
     std::vector<tick>().swap(ticks);
   };
+  // One run's tick, while the per-token view still fits (else the view is dropped).
+  auto add_tick = [&](sys_seconds at, bool failed) {
+    if (!detailed) return;
+    if (ticks.size() == detail::svg_max_ticks)
+      drop_details();
+    else
+      ticks.push_back({at, failed});
+  };
   auto death_of_child = [&](sys_seconds c) {
     return detail::death_of(
         plan, token_state{c, plan.initial.rotation_period, plan.initial.expires_at, std::nullopt});
@@ -188,12 +196,7 @@ inline std::string render_svg(const simulation_plan& plan, const report& r, cons
           c.max_slack = std::max(c.max_slack, s);
           slack_top = std::max(slack_top, s);
         }
-        if (detailed) {
-          if (ticks.size() == detail::svg_max_ticks)
-            drop_details();
-          else
-            ticks.push_back({e.at, false});
-        }
+        add_tick(e.at, false);
         break;
       }
       case sim_event::run_failed:
@@ -202,12 +205,7 @@ inline std::string render_svg(const simulation_plan& plan, const report& r, cons
         ++cols[column_of(e.at)].failed;
         any_failed = true;
         if (e.kind == sim_event::response_lost && e.until) death = *e.until;  // the client keeps the parent
-        if (detailed) {
-          if (ticks.size() == detail::svg_max_ticks)
-            drop_details();
-          else
-            ticks.push_back({e.at, true});
-        }
+        add_tick(e.at, true);
         break;
       case sim_event::rotated:
         if (detailed) {
