@@ -24,10 +24,11 @@ int run(const options& o) {
   req.buffer = cli::duration_flag("--buffer", o.buffer, bare_number::in_minutes);
   req.tolerate = static_cast<int>(cli::integer_flag("--tolerate", o.tolerate, 0, 1000));
   if (o.tz != "UTC" && !find_zone(o.tz))
-    throw cli::usage_error{"--tz " + o.tz + ": unknown time zone (expected an IANA name like Europe/Berlin)"};
+    throw cli::usage_error{"--tz " + cli::escape(o.tz) +
+                           ": unknown time zone (expected an IANA name like Europe/Berlin)"};
   req.tz = o.tz;
   if (!o.emit.empty() && o.emit != "crontab" && o.emit != "systemd" && o.emit != "kubernetes")
-    throw cli::usage_error{"--emit " + o.emit + ": expected crontab, systemd or kubernetes"};
+    throw cli::usage_error{"--emit " + cli::escape(o.emit) + ": expected crontab, systemd or kubernetes"};
   const auto a = advise(req);
   if (!a) throw cli::usage_error{a.error().field + ": " + a.error().message};
   job_command job;
@@ -42,7 +43,7 @@ int run(const options& o) {
     auto text = o.emit == "crontab"   ? emit_crontab(*a, job)
                 : o.emit == "systemd" ? emit_systemd(*a, job)
                                       : emit_kubernetes(*a, job);
-    if (!text) throw cli::usage_error{"--emit " + o.emit + ": " + text.error().message};
+    if (!text) throw cli::usage_error{"--emit " + cli::escape(o.emit) + ": " + text.error().message};
     return std::move(*text);
   };
 

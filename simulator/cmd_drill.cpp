@@ -38,7 +38,7 @@ int run(CLI::App& app, const options& o) {
     double f = 0;
     const auto [end, ec] = std::from_chars(o.warp.data(), o.warp.data() + o.warp.size(), f);
     if (ec != std::errc{} || end != o.warp.data() + o.warp.size() || !(f > 0 && f <= 1e12))
-      throw cli::usage_error{"--warp " + o.warp + ": expected max or a factor like 86400"};
+      throw cli::usage_error{"--warp " + cli::escape(o.warp) + ": expected max or a factor like 86400"};
     d.warp = f;
   }
   const bool bar = isatty(STDERR_FILENO) != 0;

@@ -32,8 +32,9 @@ int run(const options& o) {
   const int fd = ::open(o.out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     if (errno == EEXIST)
-      throw rotary::cli::usage_error{"--out " + o.out + ": exists; keygen never overwrites a key"};
-    throw std::runtime_error("--out " + o.out + ": " + std::strerror(errno));
+      throw rotary::cli::usage_error{"--out " + rotary::cli::escape(o.out) +
+                                     ": exists; keygen never overwrites a key"};
+    throw std::runtime_error("--out " + rotary::cli::escape(o.out) + ": " + std::strerror(errno));
   }
   const std::string line = key.text() + "\n";
   const bool ok =
@@ -41,7 +42,7 @@ int run(const options& o) {
   ::close(fd);
   if (!ok) {
     ::unlink(o.out.c_str());
-    throw std::runtime_error("--out " + o.out + ": cannot write the key");
+    throw std::runtime_error("--out " + rotary::cli::escape(o.out) + ": cannot write the key");
   }
   if (o.json)
     std::cout << nlohmann::json{{"key", nullptr}, {"keyId", key.id_hex()}, {"file", o.out}}.dump() << "\n";

@@ -26,7 +26,7 @@ int run(const options& o) {
   if (o.tz != "UTC") {
     zone = find_zone(o.tz);
     if (!zone)
-      throw cli::usage_error{"--tz " + o.tz +
+      throw cli::usage_error{"--tz " + cli::escape(o.tz) +
                              ": unknown time zone (expected an IANA name like Europe/Berlin)"};
   }
   const sys_seconds from = o.from.empty() ? std::chrono::floor<seconds>(std::chrono::system_clock::now())

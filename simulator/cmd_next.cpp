@@ -31,11 +31,11 @@ int count_flag(const std::string& text) {
   std::int64_t n = 0;
   for (char c : text) {
     if (c < '0' || c > '9' || n > 1'000'000)
-      throw cli::usage_error{"--count " + text + ": expected a whole number from 1 to 100000"};
+      throw cli::usage_error{"--count " + cli::escape(text) + ": expected a whole number from 1 to 100000"};
     n = n * 10 + (c - '0');
   }
   if (text.empty() || n < 1 || n > 100'000)
-    throw cli::usage_error{"--count " + text + ": expected a whole number from 1 to 100000"};
+    throw cli::usage_error{"--count " + cli::escape(text) + ": expected a whole number from 1 to 100000"};
   return static_cast<int>(n);
 }
 
@@ -49,12 +49,12 @@ std::string local_text(const time_zone* zone, sys_seconds t) {
 int run(const options& o) {
   const std::string text = join(o.expression);
   const auto mode = parse_dst_mode(o.dst);
-  if (!mode) throw cli::usage_error{"--dst " + o.dst + ": expected cronie or wallclock"};
+  if (!mode) throw cli::usage_error{"--dst " + cli::escape(o.dst) + ": expected cronie or wallclock"};
   const time_zone* zone = nullptr;
   if (o.tz != "UTC") {
     zone = find_zone(o.tz);
     if (!zone)
-      throw cli::usage_error{"--tz " + o.tz +
+      throw cli::usage_error{"--tz " + cli::escape(o.tz) +
                              ": unknown time zone (expected an IANA name like Europe/Berlin)"};
   }
   const int count = count_flag(o.count);
@@ -90,7 +90,7 @@ int run(const options& o) {
     std::string why = "no fire after " + format_time(from);
     for (const auto& w : lint(*parsed))
       if (w.code == "never-fires") why = w.message;
-    std::cerr << "rotary: error: " << text << ": " << why << "\n";
+    std::cerr << "rotary: error: " << cli::escape(text) << ": " << why << "\n";
   }
   if (o.json) {
     j["fires"] = nlohmann::ordered_json::array();

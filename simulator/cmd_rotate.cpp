@@ -133,6 +133,7 @@ int rotate_once(const options& o) {
   if (r.retry_delay < seconds{1}) throw cli::usage_error{"--retry-delay " + o.retry_delay + ": at least 1s"};
   const auto timeout = cli::duration_flag("--timeout", o.timeout);
   if (timeout < seconds{1}) throw cli::usage_error{"--timeout " + o.timeout + ": at least 1s"};
+  r.client.total_timeout = timeout;  // the whole request, each attempt
   r.client.read_timeout = timeout;
   r.client.connect_timeout = std::min<seconds>(timeout, seconds{10});
   r.client.ca_file = o.ca_file;
@@ -168,7 +169,8 @@ ROTARY_COMMAND(
           ->capture_default_str();
       app.add_option("--retry-delay", o->retry_delay, "First backoff, doubled after each failure")
           ->capture_default_str();
-      app.add_option("--timeout", o->timeout, "Read timeout of a request (connect: at most 10s)")
+      app.add_option("--timeout", o->timeout,
+                     "Time for a whole request: connect, TLS, send, answer (connect: at most 10s)")
           ->capture_default_str();
       app.add_option("--ca-file", o->ca_file, "PEM CA certificates to trust instead of the system store");
       app.add_option("--lock-wait", o->lock_wait,

@@ -9,6 +9,7 @@
 #include <rotary/fake_server.hpp>
 #include <rotary/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
@@ -57,6 +58,11 @@ int run(const options& o) {
     if (!(warp >= 0 && warp <= 1e9))
       throw cli::usage_error{"--warp " + o.warp + ": must be between 0 and 1e9"};
   }
+  // A year of five digits or more: past the latest instant rotary keeps (parse_time would
+  // otherwise read its first four digits as the year).
+  if (o.start.size() > 4 &&
+      std::all_of(o.start.begin(), o.start.begin() + 5, [](char c) { return c >= '0' && c <= '9'; }))
+    throw cli::usage_error{"--start " + o.start + ": the clock cannot go past 9999-12-31T23:59:59Z"};
   const auto start = o.start.empty() ? real_clock{}.now() : cli::time_flag("--start", o.start);
   s.clock = server_clock::warped(start, warp);
   s.restore_clock = o.start.empty() && o.warp.empty();  // flags given win over the state file
@@ -72,8 +78,15 @@ int run(const options& o) {
   s.min_period = cli::minutes_flag("--min-period", o.min_period);
   s.require_expiry = !o.allow_no_expiry;
   s.admin_key = o.admin_key;
+  const char* key_source = "--admin-key";
   if (s.admin_key.empty())
-    if (const char* env = std::getenv("ROTARY_ADMIN_KEY")) s.admin_key = env;
+    if (const char* env = std::getenv("ROTARY_ADMIN_KEY")) {
+      s.admin_key = env;
+      key_source = "ROTARY_ADMIN_KEY";
+    }
+  if (!s.admin_key.empty())
+    if (const auto problem = detail::admin_key_problem(s.admin_key))
+      throw cli::usage_error{std::string(key_source) + ": " + *problem};
   for (const auto& range : o.greenlist) {
     std::string error;
     if (!detail::parse_cidr(range, error)) throw cli::usage_error{"--greenlist " + range + ": " + error};
@@ -122,7 +135,8 @@ ROTARY_COMMAND(
       app.add_option("--bind", o->bind, "Address to listen on (IPv4 or IPv6)")->default_str("127.0.0.1");
       app.add_option("--port", o->port, "Port (0: any free port)")->default_str("8080");
       app.add_option("--admin-key", o->admin_key,
-                     "Bearer key of /admin/v1/* (default: $ROTARY_ADMIN_KEY, else random)");
+                     "Bearer key of /admin/v1/*: 8 to 1024 printable ASCII characters, no spaces "
+                     "(default: $ROTARY_ADMIN_KEY, else random)");
       app.add_option("--start", o->start, "Initial instant of the server clock (ISO-8601; default: now)");
       app.add_option("--warp", o->warp,
                      "Clock speed: 1 real time, 3600 an hour per second, 0 frozen (moved by the "

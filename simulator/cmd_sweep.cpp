@@ -253,13 +253,16 @@ constexpr std::uint64_t grid_limit = 1'000'000'000'000;
 
 int run(CLI::App& app, const options& o) {
   if (o.format != "jsonl" && o.format != "csv")
-    throw cli::usage_error{"--format " + o.format + ": expected jsonl or csv"};
+    throw cli::usage_error{"--format " + cli::escape(o.format) + ": expected jsonl or csv"};
   std::int64_t shard_k = 1, shard_n = 1;
   if (!o.shard.empty()) {
     const auto slash = o.shard.find('/');
-    if (slash == std::string::npos) throw cli::usage_error{"--shard " + o.shard + ": expected K/N, like 2/8"};
-    shard_n = cli::integer_flag("--shard " + o.shard + ": N", o.shard.substr(slash + 1), 1, 1'000'000);
-    shard_k = cli::integer_flag("--shard " + o.shard + ": K", o.shard.substr(0, slash), 1, shard_n);
+    if (slash == std::string::npos)
+      throw cli::usage_error{"--shard " + cli::escape(o.shard) + ": expected K/N, like 2/8"};
+    shard_n =
+        cli::integer_flag("--shard " + cli::escape(o.shard) + ": N", o.shard.substr(slash + 1), 1, 1'000'000);
+    shard_k =
+        cli::integer_flag("--shard " + cli::escape(o.shard) + ": K", o.shard.substr(0, slash), 1, shard_n);
   }
   const auto threads = o.threads.empty()
                            ? std::max(1u, std::thread::hardware_concurrency())
@@ -288,22 +291,24 @@ int run(CLI::App& app, const options& o) {
       }
       for (std::size_t i = 0; i < docs.size(); ++i) src.list.push_back(docs[i].get<scenario>());
     } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
-      throw cli::usage_error{"--scenarios " + o.scenarios + ": not JSON: " + detail::json_parse_message(e)};
+      throw cli::usage_error{"--scenarios " + cli::escape(o.scenarios) +
+                             ": not JSON: " + cli::escape(detail::json_parse_message(e))};
     } catch (const json_error& e) {
-      throw cli::usage_error{"--scenarios " + o.scenarios + " (scenario " +
+      throw cli::usage_error{"--scenarios " + cli::escape(o.scenarios) + " (scenario " +
                              std::to_string(src.list.size() + 1) + "): " + e.what()};
     }
-    if (src.list.empty()) throw cli::usage_error{"--scenarios " + o.scenarios + ": no scenarios in the file"};
+    if (src.list.empty())
+      throw cli::usage_error{"--scenarios " + cli::escape(o.scenarios) + ": no scenarios in the file"};
   } else {
     auto& axes = src.g.axes;
     for (const auto& v : o.vary) {
       const auto eq = v.find('=');
       if (eq == std::string::npos)
-        throw cli::usage_error{"--vary " + v + ": expected FLAG=VALUE, like fail-rate=0.05"};
+        throw cli::usage_error{"--vary " + cli::escape(v) + ": expected FLAG=VALUE, like fail-rate=0.05"};
       const auto name = v.substr(0, eq);
       cli::scenario_flags probe;
       if (!flag_field(probe, name))
-        throw cli::usage_error{"--vary " + v + ": " + name + " is not a scenario flag"};
+        throw cli::usage_error{"--vary " + cli::escape(v) + ": " + name + " is not a scenario flag"};
       auto it = std::find_if(axes.begin(), axes.end(), [&](const auto& a) { return a.first == name; });
       if (it == axes.end()) {
         axes.push_back({name, {}});

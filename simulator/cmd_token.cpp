@@ -40,7 +40,8 @@ int run(const options& o) {
   token.rotated_at = cli::optional_time_flag("--rotated", o.rotated);
   const auto buffer = cli::duration_flag("--buffer", o.buffer, bare_number::in_minutes);
   if (token.rotated_at && *token.rotated_at < token.created_at)
-    throw cli::usage_error{"--rotated " + o.rotated + ": before --created " + o.created};
+    throw cli::usage_error{"--rotated " + cli::escape(o.rotated) + ": before --created " +
+                           cli::escape(o.created)};
   const auto at = o.at.empty() ? real_clock{}.now() : cli::time_flag("--at", o.at);
 
   const standard_policy policy{fixed_period{}, buffer_period{buffer}, hard_expiry{}};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <rotary/detail/escape.hpp>
 #include <rotary/diagnostic.hpp>
 #include <rotary/time.hpp>
 
@@ -22,10 +23,15 @@ inline constexpr int exit_found = 1;  // the check found a lapse, the expression
 inline constexpr int exit_usage = 2;
 
 // A usage error found after CLI11 parsed the flags (a malformed time, say): main prints
-// "rotary: error: <what>" on one line and exits 2.
+// "rotary: error: <what>" on one line and exits 2. Every value quoted into `what` goes through
+// `escape` (a newline as \n, ESC as \x1b, a byte that is not UTF-8 as \xff: docs/errors.md,
+// "One-line errors"); main escapes the whole line once more, which changes nothing in text
+// already escaped and keeps a value quoted by CLI11 or a library on one line too.
 struct usage_error {
   std::string what;
 };
+
+using detail::escape;
 
 // A subcommand: `setup` adds its flags to `app` and returns the function that runs it.
 struct command {
@@ -57,7 +63,7 @@ struct registrar {
 inline sys_seconds time_flag(const std::string& flag, const std::string& text) {
   auto r = parse_time(text);
   if (!r)
-    throw usage_error{flag + " " + text + ": " + r.error().message + " (column " +
+    throw usage_error{flag + " " + escape(text) + ": " + r.error().message + " (column " +
                       std::to_string(r.error().column) + ")"};
   return *r;
 }
@@ -65,7 +71,7 @@ inline seconds duration_flag(const std::string& flag, const std::string& text,
                              bare_number bare = bare_number::reject) {
   auto r = parse_duration(text, bare);
   if (!r)
-    throw usage_error{flag + " " + text + ": " + r.error().message + " (column " +
+    throw usage_error{flag + " " + escape(text) + ": " + r.error().message + " (column " +
                       std::to_string(r.error().column) + ")"};
   return *r;
 }
@@ -73,7 +79,7 @@ inline seconds duration_flag(const std::string& flag, const std::string& text,
 inline minutes minutes_flag(const std::string& flag, const std::string& text) {
   const auto d = duration_flag(flag, text, bare_number::in_minutes);
   if (d <= seconds{0} || d % minutes{1} != seconds{0})
-    throw usage_error{flag + " " + text + ": must be a positive whole number of minutes"};
+    throw usage_error{flag + " " + escape(text) + ": must be a positive whole number of minutes"};
   return std::chrono::duration_cast<minutes>(d);
 }
 
@@ -83,9 +89,9 @@ inline std::int64_t integer_flag(const std::string& flag, const std::string& tex
   std::int64_t v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size())
-    throw usage_error{flag + " " + text + ": expected a whole number"};
+    throw usage_error{flag + " " + escape(text) + ": expected a whole number"};
   if (v < lo || v > hi)
-    throw usage_error{flag + " " + text + ": must be between " + std::to_string(lo) + " and " +
+    throw usage_error{flag + " " + escape(text) + ": must be between " + std::to_string(lo) + " and " +
                       std::to_string(hi)};
   return v;
 }

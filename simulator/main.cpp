@@ -12,9 +12,15 @@
 
 namespace {
 
-// One line, no trailing "Run with --help" paragraph: the form a cron log wants.
+// One line, no trailing "Run with --help" paragraph: the form a cron log wants. The text is
+// escaped (rotary::detail::escape) here once more, for the values CLI11 and the libraries quote
+// without escaping; text escaped already is unchanged by it.
+void error_line(const std::string& what) {
+  std::cerr << "rotary: error: " << rotary::detail::escape(what) << "\n";
+}
+
 int usage(const std::string& what) {
-  std::cerr << "rotary: error: " << what << "\n";
+  error_line(what);
   return rotary::cli::exit_usage;
 }
 
@@ -45,7 +51,7 @@ int main(int argc, char** argv) {
   const std::string first = argv[1];
   if (first[0] != '-' &&
       std::none_of(commands.begin(), commands.end(), [&](const auto& c) { return c.name == first; }))
-    return usage(std::string("unknown command '") + argv[1] + "'; see 'rotary --help'");
+    return usage("unknown command '" + rotary::cli::escape(argv[1]) + "'; see 'rotary --help'");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -71,7 +77,7 @@ int main(int argc, char** argv) {
   } catch (const rotary::cli::usage_error& e) {
     return usage(e.what);
   } catch (const std::exception& e) {
-    std::cerr << "rotary: error: " << e.what() << "\n";
+    error_line(e.what());
     return rotary::cli::exit_found;
   }
 }

@@ -6,9 +6,9 @@
 #include <charconv>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <rotary/detail/safe_file.hpp>
 #include <rotary/json.hpp>
 #include <rotary/scenario.hpp>
-#include <sstream>
 
 namespace rotary::cli {
 
@@ -16,8 +16,9 @@ inline double probability_flag(const std::string& flag, const std::string& text)
   double p = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), p);
   if (ec != std::errc{} || end != text.data() + text.size())
-    throw usage_error{flag + " " + text + ": expected a probability like 0.05"};
-  if (!(p >= 0 && p <= 1)) throw usage_error{flag + " " + text + ": a probability must be between 0 and 1"};
+    throw usage_error{flag + " " + escape(text) + ": expected a probability like 0.05"};
+  if (!(p >= 0 && p <= 1))
+    throw usage_error{flag + " " + escape(text) + ": a probability must be between 0 and 1"};
   return p;
 }
 
@@ -28,17 +29,26 @@ inline seconds signed_duration_flag(const std::string& flag, const std::string& 
 
 inline void write_file(const std::string& flag, const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw usage_error{flag + " " + path + ": cannot open for writing"};
+  if (!out) throw usage_error{flag + " " + escape(path) + ": cannot open for writing"};
   out << content;
-  if (!out.flush()) throw usage_error{flag + " " + path + ": write failed"};
+  if (!out.flush()) throw usage_error{flag + " " + escape(path) + ": write failed"};
 }
 
-inline std::string read_file(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw usage_error{flag + " " + path + ": cannot open"};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+// The caps of the files the commands read (docs/rotation-job.md, "Files rotary reads").
+inline constexpr std::size_t max_scenario_file = std::size_t{1} << 20;  // --scenario: one scenario
+inline constexpr std::size_t max_input_file = std::size_t{64} << 20;    // --scenarios: one per line
+
+// A regular file's text (a symbolic link is followed), or a usage error naming the flag: "--scenario
+// F: not a regular file (a FIFO)" (never opened, so never waited on), "larger than 1 MiB", "cannot
+// open".
+inline std::string read_file(const std::string& flag, const std::string& path,
+                             std::size_t limit = max_input_file) {
+  auto text = detail::read_regular_file(path, limit, detail::links::follow);
+  if (!text)
+    throw usage_error{
+        flag + " " + escape(path) + ": " +
+        (text.error().kind == detail::file_error::os ? "cannot open" : text.error().describe())};
+  return std::move(*text);
 }
 
 // One line that names the scenario: "17 3 * * * in UTC against a 3600-minute token (buffer 10m)".
@@ -115,18 +125,19 @@ struct scenario_flags {
     scenario& s = out.value;
     if (!file.empty()) {
       try {
-        s = detail::parse_json_text(read_file("--scenario", file)).get<scenario>();
+        s = detail::parse_json_text(read_file("--scenario", file, max_scenario_file)).get<scenario>();
       } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
-        throw usage_error{"--scenario " + file + ": not JSON: " + detail::json_parse_message(e)};
+        throw usage_error{"--scenario " + escape(file) +
+                          ": not JSON: " + escape(detail::json_parse_message(e))};
       } catch (const json_error& e) {
-        throw usage_error{"--scenario " + file + ": " + e.what()};
+        throw usage_error{"--scenario " + escape(file) + ": " + escape(e.what())};
       }
     }
     if (!cron.empty() && !every.empty()) throw usage_error{"--cron and --every cannot be used together"};
     if (!cron.empty()) {
       const auto expr = parse_cron(cron);
       if (!expr)
-        throw usage_error{"--cron '" + cron + "': " + expr.error().message + " (column " +
+        throw usage_error{"--cron '" + escape(cron) + "': " + expr.error().message + " (column " +
                           std::to_string(expr.error().column) + ")"};
       cron_spec c{cron};
       if (const auto* old = std::get_if<cron_spec>(&s.schedule)) {
@@ -137,7 +148,7 @@ struct scenario_flags {
     }
     if (!every.empty()) {
       const auto d = duration_flag("--every", every, bare_number::in_minutes);
-      if (d <= seconds{0}) throw usage_error{"--every " + every + ": must be positive"};
+      if (d <= seconds{0}) throw usage_error{"--every " + escape(every) + ": must be positive"};
       s.schedule = interval_spec{d, std::nullopt};
     }
     if (!tz.empty() || !dst.empty()) {
@@ -145,7 +156,8 @@ struct scenario_flags {
       if (!c) throw usage_error{"--tz and --dst apply to --cron schedules only"};
       if (!tz.empty()) {
         if (tz != "UTC" && !find_zone(tz))
-          throw usage_error{"--tz " + tz + ": unknown time zone (expected an IANA name like Europe/Berlin)"};
+          throw usage_error{"--tz " + escape(tz) +
+                            ": unknown time zone (expected an IANA name like Europe/Berlin)"};
         c->tz = tz;
       }
       if (dst == "cronie")
@@ -153,7 +165,7 @@ struct scenario_flags {
       else if (dst == "wallclock")
         c->dst = dst_mode::wallclock;
       else if (!dst.empty())
-        throw usage_error{"--dst " + dst + ": expected cronie or wallclock"};
+        throw usage_error{"--dst " + escape(dst) + ": expected cronie or wallclock"};
     }
     if (!period.empty()) s.rotation_period = minutes_flag("--period", period);
     if (!buffer.empty()) s.buffer = duration_flag("--buffer", buffer, bare_number::in_minutes);
@@ -166,7 +178,7 @@ struct scenario_flags {
     if (!horizon.empty()) {
       s.until.reset();
       s.horizon = duration_flag("--horizon", horizon);
-      if (s.horizon <= seconds{0}) throw usage_error{"--horizon " + horizon + ": must be positive"};
+      if (s.horizon <= seconds{0}) throw usage_error{"--horizon " + escape(horizon) + ": must be positive"};
     }
     if (file.empty()) {
       // Without a scenario file the token is the one --created describes, or else a fresh one
@@ -185,7 +197,7 @@ struct scenario_flags {
     if (!retry_delay.empty()) {
       s.retry_delay = duration_flag("--retry-delay", retry_delay);
       if (s.retry_delay <= seconds{0})
-        throw usage_error{"--retry-delay " + retry_delay + ": must be positive"};
+        throw usage_error{"--retry-delay " + escape(retry_delay) + ": must be positive"};
     }
     if (!strategy.empty()) {
       if (strategy == "always") {
@@ -193,17 +205,19 @@ struct scenario_flags {
       } else if (strategy.rfind("when-due:", 0) == 0) {
         s.strategy = job_strategy{job_strategy::when_due, duration_flag("--strategy", strategy.substr(9))};
       } else {
-        throw usage_error{"--strategy " + strategy +
+        throw usage_error{"--strategy " + escape(strategy) +
                           ": expected always or when-due:MARGIN (like when-due:6h)"};
       }
     }
     for (const auto& o : outages) {
       const auto slash = o.rfind('/');
       if (slash == std::string::npos)
-        throw usage_error{"--outage " + o + ": expected START/DURATION, like 2027-03-01T00:00:00Z/36h"};
+        throw usage_error{"--outage " + escape(o) +
+                          ": expected START/DURATION, like 2027-03-01T00:00:00Z/36h"};
       const auto start = time_flag("--outage", o.substr(0, slash));
       const auto length = duration_flag("--outage", o.substr(slash + 1));
-      if (length <= seconds{0}) throw usage_error{"--outage " + o + ": the duration must be positive"};
+      if (length <= seconds{0})
+        throw usage_error{"--outage " + escape(o) + ": the duration must be positive"};
       s.outages.push_back({start, start + length});
     }
     if (!skew.empty()) s.clock_skew = signed_duration_flag("--skew", skew);
@@ -216,7 +230,7 @@ struct scenario_flags {
       else if (rerotate == "idempotent")
         s.semantics = rerotation::idempotent;
       else
-        throw usage_error{"--rerotate " + rerotate + ": expected reject, fork or idempotent"};
+        throw usage_error{"--rerotate " + escape(rerotate) + ": expected reject, fork or idempotent"};
     }
     if (!consumers.empty())
       s.consumers.count = static_cast<int>(integer_flag("--consumers", consumers, 0, 10'000));

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -52,7 +53,7 @@ BOOST_AUTO_TEST_CASE(malformed_flags_of_every_command_exit_2_with_one_exact_line
        "rotary: error: --period: empty value"
        "\n"},
       {{"token", "--created", "\xff\xfe"},
-       "rotary: error: --created \xff\xfe: expected a four-digit year (an ISO-8601 instant looks like "
+       "rotary: error: --created \\xff\\xfe: expected a four-digit year (an ISO-8601 instant looks like "
        "2027-03-14T07:00:00Z) (column 1)"
        "\n"},
       {{"token", "--created", "1969-12-31T23:59:59Z"},
@@ -70,8 +71,7 @@ BOOST_AUTO_TEST_CASE(malformed_flags_of_every_command_exit_2_with_one_exact_line
       {{"token", "--created", "2027-01-01T00:00:00Z", "--period",
         "6\xff"
         "0"},
-       "rotary: error: --period 6\xff"
-       "0: unknown unit byte 0xff: expected s, m, h, d or w (column 2)"
+       "rotary: error: --period 6\\xff0: unknown unit byte 0xff: expected s, m, h, d or w (column 2)"
        "\n"},
       {{"token", "--created", "2027-01-01T00:00:00Z", "--buffer", "-1"},
        "rotary: error: --buffer -1: a duration cannot be negative (column 1)"
@@ -92,10 +92,10 @@ BOOST_AUTO_TEST_CASE(malformed_flags_of_every_command_exit_2_with_one_exact_line
        "rotary: error: --from 1969-12-31T00:00:00Z: year 1969 is before 1970 (column 1)"
        "\n"},
       {{"next", "0 0 * * *", "--dst", "\xff"},
-       "rotary: error: --dst \xff: expected cronie or wallclock"
+       "rotary: error: --dst \\xff: expected cronie or wallclock"
        "\n"},
       {{"lint", "0 0 * * *", "--tz", "Europe/\xff"},
-       "rotary: error: --tz Europe/\xff: unknown time zone (expected an IANA name like Europe/Berlin)"
+       "rotary: error: --tz Europe/\\xff: unknown time zone (expected an IANA name like Europe/Berlin)"
        "\n"},
       {{"check", "--fail-rate", ""},
        "rotary: error: --fail-rate: empty value"
@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(malformed_flags_of_every_command_exit_2_with_one_exact_line
        "rotary: error: --tolerate 99999999999999999999: expected a whole number"
        "\n"},
       {{"advise", "--period", "1440", "--tz", "\xff"},
-       "rotary: error: --tz \xff: unknown time zone (expected an IANA name like Europe/Berlin)"
+       "rotary: error: --tz \\xff: unknown time zone (expected an IANA name like Europe/Berlin)"
        "\n"},
       {{"sweep", "--threads", "99999999999999999999"},
        "rotary: error: --threads 99999999999999999999: expected a whole number"
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(malformed_flags_of_every_command_exit_2_with_one_exact_line
        "rotary: error: --admin-key: empty value"
        "\n"},
       {{"serve", "--bind", "\xff"},
-       "rotary: error: --bind \xff: not an IPv4 or IPv6 address"
+       "rotary: error: --bind \\xff: not an IPv4 or IPv6 address"
        "\n"},
       {{"serve", "--min-period", "99999999999999999999"},
        "rotary: error: --min-period 99999999999999999999: duration is longer than 10,000 years (column 1)"
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(malformed_flags_of_every_command_exit_2_with_one_exact_line
        "rotary: error: --seed -1: must be between 0 and 9223372036854775807"
        "\n"},
       {{"rotate", "--store", "s", "--key-file", "k", "--endpoint", "http://\xff/"},
-       "rotary: error: endpoint http://\xff/: the host must be a DNS name or an IP address (ASCII letters, "
+       "rotary: error: endpoint http://\\xff/: the host must be a DNS name or an IP address (ASCII letters, "
        "digits, '-', '.'; an international name in its xn-- form)"
        "\n"},
       {{"rotate", "--store", "s", "--key-file", "k", "--lock-wait", "-1s"},
@@ -375,7 +375,7 @@ BOOST_AUTO_TEST_CASE(rotate_refuses_bad_key_files) {
       "not a rotary key: it must start with \"rotary-key-v1:\" (make one with `rotary keygen`)";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"", "empty; expected \"rotary-key-v1:\" and base64 (make one with `rotary keygen`)"},
-      {std::string(1'000'000, 'k'), not_key},
+      {std::string(1'000'000, 'k'), "larger than 4 KiB, not a rotary key (one line of 58 characters)"},
       {binary_bytes(), not_key},
   };
   for (const auto& [bytes, what] : cases) {
@@ -413,7 +413,7 @@ BOOST_AUTO_TEST_CASE(serve_refuses_bad_state_files_and_leaves_them) {
        "not JSON (parse error at line 1, column 3: a NUL byte, which JSON text cannot hold)"},
       {"{\"format\": \"rotary-fake-server-state\xff\"}",
        "not JSON (parse error at line 1, column 37: syntax error while parsing value - invalid string: "
-       "ill-formed UTF-8 byte; last read: '\"rotary-fake-server-state\xff')"},
+       "ill-formed UTF-8 byte; last read: '\"rotary-fake-server-state\\xff')"},
       {"{\"format\": \"rotary-fake-server-state\", \"version\": \"1\"}", "no integer \"version\""},
       {"{\"format\": \"rotary-fake-server-state\", \"version\": 99999999999999999999}",
        "no integer \"version\""},
@@ -490,4 +490,165 @@ BOOST_AUTO_TEST_CASE(a_refused_run_writes_no_output_file) {
   const auto k = run_rotary({"keygen", "--out", key.string()});
   BOOST_TEST(k.exit != 0);
   BOOST_TEST(read_file(key) == binary_bytes());
+}
+
+namespace {
+
+// Runs rotary under timeout(1): a run that blocks (on a FIFO, say) is killed after 10 s and
+// exits 124, so a regression fails the test instead of hanging it.
+rotary::test::run_result run_rotary_bounded(const std::vector<std::string>& args,
+                                            const std::string& input = {}) {
+  std::vector<std::string> all = {"--signal=KILL", "10", ROTARY_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  return rotary::test::run_program("/usr/bin/timeout", all, input);
+}
+
+}  // namespace
+
+// Every command that reads a file refuses a FIFO (whose open would wait for a writer), a
+// directory and a device at once, with one exact line, and makes no lock file beside it.
+BOOST_AUTO_TEST_CASE(fifos_directories_and_devices_are_refused_at_once_by_every_file_read) {
+  temp_dir dir;
+  const auto key = dir.path / "key";
+  BOOST_REQUIRE(run_rotary({"keygen", "--out", key.string()}).exit == 0);
+  const auto fifo = dir.path / "fifo";
+  BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  fs::create_directory(dir.path / "directory");
+  const std::vector<std::pair<fs::path, std::string>> specials = {
+      {fifo, "a FIFO"}, {dir.path / "directory", "a directory"}, {"/dev/null", "a character device"}};
+  struct reader {
+    std::string name;
+    std::function<std::vector<std::string>(const std::string&)> args;
+    std::string input;
+    int exit;
+    bool on_stdout;             // the rotation job's report line; else "rotary: error: " on stderr
+    std::string before, after;  // around "PATH: not a regular file (WHAT)"
+  };
+  const std::string refused = "rotary: error: ";
+  const std::vector<reader> readers = {
+      {"rotate --key-file",
+       [&](const std::string& p) {
+         return std::vector<std::string>{"rotate", "--store",    (dir.path / "s").string(), "--key-file",
+                                         p,        "--endpoint", "http://127.0.0.1:9"};
+       },
+       "", 2, false, refused + "key file ", "\n"},
+      {"rotate --store",
+       [&](const std::string& p) {
+         return std::vector<std::string>{
+             "rotate",    "--store", p, "--key-file", key.string(), "--endpoint", "http://127.0.0.1:9",
+             "--retries", "0"};
+       },
+       "", 3, true, "store-error: ", "; a person must fix the store's directory\n"},
+      {"rotate --init --store",
+       [&](const std::string& p) {
+         return std::vector<std::string>{"rotate",     "--init",     "--store",  p,
+                                         "--key-file", key.string(), "--period", "60"};
+       },
+       "secret-1\n", 1, true, "not-initialized: ", "\n"},
+      {"serve --state",
+       [](const std::string& p) {
+         return std::vector<std::string>{"serve", "--port", "0", "--state", p};
+       },
+       "", 1, false, refused + "state file ", "\n"},
+      {"check --scenario",
+       [](const std::string& p) {
+         return std::vector<std::string>{"check", "--scenario", p};
+       },
+       "", 2, false, refused + "--scenario ", "\n"},
+      {"drill --scenario",
+       [](const std::string& p) {
+         return std::vector<std::string>{"drill", "--scenario", p};
+       },
+       "", 2, false, refused + "--scenario ", "\n"},
+      {"sweep --scenarios",
+       [](const std::string& p) {
+         return std::vector<std::string>{"sweep", "--scenarios", p};
+       },
+       "", 2, false, refused + "--scenarios ", "\n"},
+  };
+  for (const auto& r : readers) {
+    for (const auto& [path, what] : specials) {
+      BOOST_TEST_CONTEXT(r.name << " " << path) {
+        const auto run = run_rotary_bounded(r.args(path.string()), r.input);
+        BOOST_TEST(run.exit == r.exit);  // 137: killed by timeout, it blocked
+        const std::string want = r.before + path.string() + ": not a regular file (" + what + ")" + r.after;
+        if (r.on_stdout) {
+          BOOST_TEST(run.out.substr(run.out.find(' ') + 1) == want);  // after the instant
+          BOOST_TEST(run.err == "");
+        } else {
+          BOOST_TEST(run.err == want);
+          BOOST_TEST(run.out == "");
+        }
+        BOOST_TEST(!fs::exists(path.string() + ".lock"));
+      }
+    }
+  }
+}
+
+// A value quoted into an error, whoever quotes it (the command, CLI11, a library), is escaped
+// by one rule (docs/errors.md, "One-line errors"): \n, \r, \t by name, other control characters
+// and bytes that are not UTF-8 as \xHH, printable UTF-8 as it is. The line stays one line and
+// never drives the terminal.
+BOOST_AUTO_TEST_CASE(values_quoted_into_errors_are_escaped_onto_one_line) {
+  temp_dir dir;
+  const auto key = dir.path / "key";
+  BOOST_REQUIRE(run_rotary({"keygen", "--out", key.string()}).exit == 0);
+  const std::string bad = "\n\x1b[31m\xff";  // a newline, an ANSI colour, a byte that is not UTF-8
+  const std::string shown = "\\n\\x1b[31m\\xff";
+  struct escape_case {
+    std::vector<std::string> args;
+    int exit;
+    std::string error;
+  };
+  const std::vector<escape_case> cases = {
+      {{"token", "--created", "2027" + bad},
+       2,
+       "--created 2027" + shown + ": expected '-' after the year (column 5)"},
+      {{"token", "--created", "2027-01-01T00:00:00Z", "--period", "60" + bad},
+       2,
+       "--period 60" + shown + ": unknown unit byte 0x0a: expected s, m, h, d or w (column 3)"},
+      {{"next", "0 0 * * *", "--dst", "x" + bad}, 2, "--dst x" + shown + ": expected cronie or wallclock"},
+      {{"lint", "0 0 * * *", "--tz", "\x1b]0;title\x07"},
+       2,
+       "--tz \\x1b]0;title\\x07: unknown time zone (expected an IANA name like Europe/Berlin)"},
+      {{"check", "--cron", "0 0 * * *" + bad},
+       2,
+       "--cron '0 0 * * *" + shown +
+           "': expected '/', ',' or a space after '*', found byte 0x0a (column 10)"},
+      {{"check", "--scenario", (dir.path / ("no" + bad)).string()},
+       2,
+       "--scenario " + dir.path.string() + "/no" + shown + ": cannot open"},
+      {{"sweep", "--vary", "fail-rate=" + bad},
+       2,
+       "scenario 1: --fail-rate " + shown + ": expected a probability like 0.05"},
+      {{"rotate", "--store", "s", "--key-file", key.string(), "--strategy", "when" + bad},
+       2,
+       "--strategy when" + shown + ": expected always or when-due:DUR (e.g. when-due:24h)"},
+      {{"rotate", "--store", "s", "--key-file", (dir.path / ("k" + bad)).string()},
+       2,
+       "key file " + dir.path.string() + "/k" + shown + ": No such file or directory"},
+      {{"rotate", "--store", "s", "--key-file", key.string(), "--endpoint", "http://a" + bad},
+       2,
+       "endpoint http://a" + shown + ": contains a space or a control character"},
+      {{"keygen", "--out", (dir.path / ("none" + bad) / "k").string()},
+       1,
+       "--out " + dir.path.string() + "/none" + shown + "/k: No such file or directory"},
+      {{"token", "--created", "2027-01-01T00:00:00Z", "--bo" + bad},
+       2,
+       "The following argument was not expected: --bo" + shown},
+      {{"bo" + bad}, 2, "unknown command 'bo" + shown + "'; see 'rotary --help'"},
+      // Printable UTF-8 is kept as it is.
+      {{"token", "--created", "2027-01-01T00:00:00Z\xe2\x9c\x93"},
+       2,
+       "--created 2027-01-01T00:00:00Z\xe2\x9c\x93: unexpected byte 0xe2 after the instant (column 21)"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(joined(c.args)) {
+      const auto r = run_rotary_bounded(c.args);
+      BOOST_TEST(r.exit == c.exit);
+      BOOST_TEST(r.out == "");
+      BOOST_TEST(r.err == "rotary: error: " + c.error + "\n");
+      BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+  }
 }

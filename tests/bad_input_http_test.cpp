@@ -60,7 +60,7 @@ struct fixture {
   fs::path state = dir.path / "state.json";
   rotary::manual_clock clock{rotary::parse_time("2027-01-01T00:00:00Z").value()};
   rotary::fake_server server{
-      {.clock = clock, .min_period = std::chrono::minutes{1}, .admin_key = "k", .state_file = state}};
+      {.clock = clock, .min_period = std::chrono::minutes{1}, .admin_key = "admin-key", .state_file = state}};
   int port = 0;
   fixture() {
     server.start();
@@ -76,154 +76,168 @@ BOOST_FIXTURE_TEST_CASE(every_endpoint_answers_bad_input_exactly_and_changes_not
                                         .expires_at = clock.now() + std::chrono::days{365}})
                          .value();
   const std::vector<http_case> cases = {
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string(""), 400,
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"), std::string(""), 400,
        "{\"error\":\"expiry-required\",\"message\":\"expiresAt is required\"}", true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("") + std::string(1000000, 'x') + "",
-       413, "{\"error\":\"body-too-large\",\"message\":\"the request body is larger than 16384 bytes\"}",
-       true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), binary_bytes(), 400,
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"),
+       std::string("") + std::string(1000000, 'x') + "", 413,
+       "{\"error\":\"body-too-large\",\"message\":\"the request body is larger than 16384 bytes\"}", true},
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"), binary_bytes(), 400,
        "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
        "1: a NUL byte, which JSON text cannot hold\"}",
        true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"),
        std::string("{\"rotationPeriodMinutes\": 1440, \"expiresAt\": 4102444800}\0junk", 61), 400,
        "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
        "57: a NUL byte, which JSON text cannot hold\"}",
        true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"),
        std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": \"\xff\"}"), 400,
        "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
        "45: syntax error while parsing value - invalid string: ill-formed UTF-8 byte; last read: "
        "'\\\"\xef\xbf\xbd'\"}",
        true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"),
        std::string("{\"rotationPeriodMinutes\": \"60\", \"expiresAt\": 1830297600}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"rotationPeriodMinutes: expected minutes (an integer), "
        "got a string\"}",
        true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"),
        std::string("{\"rotationPeriodMinutes\": -60, \"expiresAt\": 1830297600}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"rotationPeriodMinutes: expected minutes between 1 and "
        "100000000, got -60\"}",
        true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"),
        std::string("{\"rotationPeriodMinutes\": 99999999999999999999, \"expiresAt\": 1830297600}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"rotationPeriodMinutes: expected minutes (an integer), "
        "got a fractional number\"}",
        true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"),
        std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": -1}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"expiresAt: expected Unix seconds between 0 and "
        "253402300799, got -1\"}",
        true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"),
        std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": 99999999999999999999}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"expiresAt: expected Unix seconds (an integer), got a "
        "fractional number\"}",
        true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"),
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"),
        std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": 253402300800}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"expiresAt: expected Unix seconds (at most "
        "253402300799), got 253402300800\"}",
        true},
-      {"POST", "/admin/v1/tokens", std::string("Bearer k"), std::string("[]"), 400,
+      {"POST", "/admin/v1/tokens", std::string("Bearer admin-key"), std::string("[]"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"request body: expected a JSON object, got an array\"}",
        true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"advanceSeconds\": -1}"), 400,
+      {"POST", "/admin/v1/clock", std::string("Bearer admin-key"), std::string("{\"advanceSeconds\": -1}"),
+       400,
        "{\"error\":\"invalid-request\",\"message\":\"advanceSeconds: expected seconds between 0 and "
        "253402300799, got -1\"}",
        true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"),
+      {"POST", "/admin/v1/clock", std::string("Bearer admin-key"),
        std::string("{\"advanceSeconds\": 99999999999999999999}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"advanceSeconds: expected seconds (an integer), got a "
        "fractional number\"}",
        true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"advanceSeconds\": \"60\"}"), 400,
+      {"POST", "/admin/v1/clock", std::string("Bearer admin-key"),
+       std::string("{\"advanceSeconds\": \"60\"}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"advanceSeconds: expected seconds (an integer), got a "
        "string\"}",
        true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"set\": -1}"), 400,
+      {"POST", "/admin/v1/clock", std::string("Bearer admin-key"), std::string("{\"set\": -1}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"set: expected Unix seconds between 0 and 253402300799, "
        "got -1\"}",
        true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"warp\": -1}"), 400,
+      {"POST", "/admin/v1/clock", std::string("Bearer admin-key"), std::string("{\"warp\": -1}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"warp: expected a number between 0.0 and 1000000000.0, "
        "got -1\"}",
        true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"warp\": 1e400}"), 400,
+      {"POST", "/admin/v1/clock", std::string("Bearer admin-key"), std::string("{\"warp\": 1e400}"), 400,
        "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: number overflow parsing "
        "'1e400'\"}",
        true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("{\"warp\": \"fast\"}"), 400,
+      {"POST", "/admin/v1/clock", std::string("Bearer admin-key"), std::string("{\"warp\": \"fast\"}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"warp: expected a number, got a string\"}", true},
-      {"POST", "/admin/v1/clock", std::string("Bearer k"), std::string("\xff"), 400,
+      {"POST", "/admin/v1/clock", std::string("Bearer admin-key"), std::string("\xff"), 400,
        "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
        "1: syntax error while parsing value - invalid literal; last read: '\xef\xbf\xbd'\"}",
        true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"),
+      {"PUT", "/admin/v1/faults", std::string("Bearer admin-key"),
        std::string("{\"faults\": [{\"kind\": \"status\", \"probability\": 2}]}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"faults[0].probability: expected a number between 0.0 "
        "and 1.0, got 2\"}",
        true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"),
+      {"PUT", "/admin/v1/faults", std::string("Bearer admin-key"),
        std::string("{\"faults\": [{\"kind\": \"latency\", \"latencyMs\": -5}]}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"faults[0].latencyMs: expected milliseconds between 0 "
        "and 60000, got -5\"}",
        true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"),
+      {"PUT", "/admin/v1/faults", std::string("Bearer admin-key"),
        std::string("{\"faults\": [{\"kind\": \"status\", \"status\": 99999999999999999999}]}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"faults[0].status: expected an HTTP status (an integer), "
        "got a fractional number\"}",
        true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": \"none\"}"), 400,
+      {"PUT", "/admin/v1/faults", std::string("Bearer admin-key"), std::string("{\"faults\": \"none\"}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"faults: expected an array, got a string\"}", true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"), std::string("{\"faults\": [], \"seed\": -1}"), 400,
+      {"PUT", "/admin/v1/faults", std::string("Bearer admin-key"),
+       std::string("{\"faults\": [], \"seed\": -1}"), 400,
        "{\"error\":\"invalid-request\",\"message\":\"seed: expected a non-negative integer, got a number\"}",
        true},
-      {"PUT", "/admin/v1/faults", std::string("Bearer k"),
+      {"PUT", "/admin/v1/faults", std::string("Bearer admin-key"),
        std::string("{\"faults\": [{\"kind\": \"\xff\"}]}"), 400,
        "{\"error\":\"malformed-json\",\"message\":\"request body is not JSON: parse error at line 1, column "
        "23: syntax error while parsing value - invalid string: ill-formed UTF-8 byte; last read: "
        "'\\\"\xef\xbf\xbd'\"}",
        true},
-      {"GET", "/admin/v1/events?after=-1", std::string("Bearer k"), std::nullopt, 400,
+      {"GET", "/admin/v1/events?after=-1", std::string("Bearer admin-key"), std::nullopt, 400,
        "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got "
        "\\\"-1\\\"\"}",
        true},
-      {"GET", "/admin/v1/events?after=99999999999999999999", std::string("Bearer k"), std::nullopt, 400,
+      {"GET", "/admin/v1/events?after=99999999999999999999", std::string("Bearer admin-key"), std::nullopt,
+       400,
        "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got "
        "\\\"99999999999999999999\\\"\"}",
        true},
-      {"GET", "/admin/v1/events?after=", std::string("Bearer k"), std::nullopt, 400,
+      {"GET", "/admin/v1/events?after=", std::string("Bearer admin-key"), std::nullopt, 400,
        "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got "
        "\\\"\\\"\"}",
        true},
-      {"GET", "/admin/v1/events?after=%FF", std::string("Bearer k"), std::nullopt, 400,
+      {"GET", "/admin/v1/events?after=%FF", std::string("Bearer admin-key"), std::nullopt, 400,
        "{\"error\":\"invalid-request\",\"message\":\"after: expected an event sequence number, got "
        "\\\"\xef\xbf\xbd\\\"\"}",
        true},
-      {"GET", "/admin/v1/tokens/tok_99999999999999999999", std::string("Bearer k"), std::nullopt, 404,
+      {"GET", "/admin/v1/tokens/tok_99999999999999999999", std::string("Bearer admin-key"), std::nullopt, 404,
        "{\"error\":\"unknown-token-id\",\"message\":\"no token with id \\\"tok_99999999999999999999\\\"\"}",
        true},
-      {"GET", "/admin/v1/tokens/tok_-1", std::string("Bearer k"), std::nullopt, 404,
+      {"GET", "/admin/v1/tokens/tok_-1", std::string("Bearer admin-key"), std::nullopt, 404,
        "{\"error\":\"unknown-token-id\",\"message\":\"no token with id \\\"tok_-1\\\"\"}", true},
-      {"GET", "/admin/v1/tokens/%FF", std::string("Bearer k"), std::nullopt, 404,
+      {"GET", "/admin/v1/tokens/%FF", std::string("Bearer admin-key"), std::nullopt, 404,
        "{\"error\":\"unknown-token-id\",\"message\":\"no token with id \\\"\xef\xbf\xbd\\\"\"}", true},
       {"POST", "/api/index/v1/rotatetoken", std::string("Bearer \xff\xfe"), std::nullopt, 401,
-       "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
+       "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer "
+       "<token>\\\" or \\\"Basic <token>\\\"\"}",
+       true},
       {"GET", "/api/index/v1/projects", std::string("Bearer \xff\xfe"), std::nullopt, 401,
-       "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
+       "{\"error\":\"malformed-credentials\",\"message\":\"the Authorization header must be \\\"Bearer "
+       "<token>\\\" or \\\"Basic <token>\\\"\"}",
+       true},
       {"GET", "/admin/v1/tokens", std::string("Bearer \xff\xfe"), std::nullopt, 401,
        "{\"error\":\"admin-unauthorized\",\"message\":\"the admin key is wrong or the header is not "
        "\\\"Bearer <admin key>\\\"\"}",
        true},
-      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer ") + std::string(1000000, 'a') + "",
-       std::nullopt, 400, "{\"error\":\"bad-request\",\"message\":\"the request could not be parsed\"}",
+      {"POST", "/api/index/v1/rotatetoken", std::string("Bearer ") + std::string(1000000, 'a'), std::nullopt,
+       431,
+       "{\"error\":\"headers-too-large\",\"message\":\"the request's header fields are too large (at most "
+       "100 fields, 32768 bytes in all, 8192 bytes a line)\"}",
        true},
-      {"GET", "/api/index/v1/projects", std::string("Bearer ") + std::string(1000000, 'a') + "", std::nullopt,
-       400, "{\"error\":\"bad-request\",\"message\":\"the request could not be parsed\"}", true},
-      {"GET", "/admin/v1/tokens", std::string("Bearer ") + std::string(1000000, 'a') + "", std::nullopt, 400,
-       "{\"error\":\"bad-request\",\"message\":\"the request could not be parsed\"}", true},
+      {"GET", "/api/index/v1/projects", std::string("Bearer ") + std::string(1000000, 'a'), std::nullopt, 431,
+       "{\"error\":\"headers-too-large\",\"message\":\"the request's header fields are too large (at most "
+       "100 fields, 32768 bytes in all, 8192 bytes a line)\"}",
+       true},
+      {"GET", "/admin/v1/tokens", std::string("Bearer ") + std::string(1000000, 'a'), std::nullopt, 431,
+       "{\"error\":\"headers-too-large\",\"message\":\"the request's header fields are too large (at most "
+       "100 fields, 32768 bytes in all, 8192 bytes a line)\"}",
+       true},
       {"POST", "/api/index/v1/rotatetoken", std::string("Bearer ") + std::string(8000, 'a') + "",
        std::nullopt, 401, "{\"error\":\"unknown-token\",\"message\":\"no such token\"}", true},
       {"GET", "/api/index/v1/projects", std::string("Bearer ") + std::string(8000, 'a') + "", std::nullopt,
@@ -318,7 +332,7 @@ BOOST_FIXTURE_TEST_CASE(every_endpoint_answers_bad_input_exactly_and_changes_not
 // Instants after 2100 are valid up to 9999-12-31T23:59:59Z: an expiry in 2101 is accepted and a
 // rotation keeps it; a clock set to 2101 works; one second past 9999 is refused (see the table).
 BOOST_FIXTURE_TEST_CASE(instants_after_2100_are_valid_up_to_9999, fixture) {
-  auto a = raw_request(port, "POST", "/admin/v1/tokens", "Bearer k",
+  auto a = raw_request(port, "POST", "/admin/v1/tokens", "Bearer admin-key",
                        std::string("{\"rotationPeriodMinutes\": 60, \"expiresAt\": 4133980800}"));
   BOOST_TEST(a.status == 201);
   const auto created = nlohmann::json::parse(a.body);
@@ -328,10 +342,11 @@ BOOST_FIXTURE_TEST_CASE(instants_after_2100_are_valid_up_to_9999, fixture) {
   BOOST_TEST(a.status == 200);
   const auto child = server.tokens().back().state.expires_at;
   BOOST_TEST((child == rotary::sys_seconds{std::chrono::seconds{4133980800}}));
-  a = raw_request(port, "POST", "/admin/v1/clock", "Bearer k", std::string("{\"set\": 4133980800}"));
+  a = raw_request(port, "POST", "/admin/v1/clock", "Bearer admin-key", std::string("{\"set\": 4133980800}"));
   BOOST_TEST(a.status == 200);
   BOOST_TEST(a.body == "{\"now\":4133980800,\"warp\":0.0}");
-  a = raw_request(port, "POST", "/admin/v1/clock", "Bearer k", std::string("{\"set\": 253402300799}"));
+  a = raw_request(port, "POST", "/admin/v1/clock", "Bearer admin-key",
+                  std::string("{\"set\": 253402300799}"));
   BOOST_TEST(a.status == 200);
   BOOST_TEST(a.body == "{\"now\":253402300799,\"warp\":0.0}");
 }

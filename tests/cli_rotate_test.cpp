@@ -216,6 +216,111 @@ BOOST_AUTO_TEST_CASE(a_transient_failure_is_retried_and_an_exhausted_one_exits_1
   BOOST_TEST(one_line(failed.out));
   BOOST_TEST(failed.out.find(" failed: failed after 1 attempt (server-error 503 ") == 20u);
   BOOST_TEST(failed.out.find("the token is usable until ") != std::string::npos);
+  // A 503 may come from a gateway whose server committed: the rotation stays in doubt.
+  BOOST_TEST(failed.out.find(" got a 503 (a gateway may have passed it on): if the server committed it, the "
+                             "chain may be broken") != std::string::npos,
+             failed.out);
+  BOOST_TEST(f.load().unanswered_rotation.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_after_of_hours_ends_the_run_at_once) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  auto limit = make_fault(fault_kind::status, 429);
+  limit.retry_after = 2h;
+  f.fail_next(limit, 5);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_rotary(f.rotate());
+  BOOST_TEST(std::chrono::steady_clock::now() - start < 10s);
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(one_line(r.out));
+  BOOST_TEST(r.out.find(" failed: failed after 1 attempt (rate-limited 429 rate-limited: too many requests "
+                        "(injected fault)); the server asked to retry in 2h (at ") == 20u,
+             r.out);
+  BOOST_TEST(
+      r.out.find("), longer than a run waits between tries (10m); not waiting; the token is usable until ") !=
+          std::string::npos,
+      r.out);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_token_reports_the_time_it_has_left) {
+  {
+    fixture f;
+    BOOST_REQUIRE(f.init().exit == 0);
+    BOOST_REQUIRE(f.server.revoke(f.token.id));
+    const auto r = run_rotary(with(f.rotate(), {"--json"}));
+    BOOST_TEST(r.exit == 3);
+    const auto j = nlohmann::json::parse(r.out);
+    BOOST_TEST(j["status"] == "unusable");
+    BOOST_TEST(j["exitCode"] == 3);
+    BOOST_TEST(j["endedBy"] == "token-revoked");
+    BOOST_TEST(j["secondsLeft"] == 0);
+    BOOST_TEST(j["usableUntil"].get<std::string>() <= j["finishedAt"].get<std::string>());
+    BOOST_TEST(j["line"].get<std::string>().find(
+                   "(unauthorized 401 token-revoked: the token was revoked); the "
+                   "held token no longer works; a person must create") != std::string::npos);
+    f.no_secret_in(r);
+  }
+  {
+    // Someone else rotated it: a buffer from now at most, not the day its period promised.
+    fixture f;
+    BOOST_REQUIRE(f.init().exit == 0);
+    BOOST_REQUIRE(rotary::rotate(f.url, f.token.raw_secret).has_value());
+    const auto r = run_rotary(with(f.rotate(), {"--json"}));
+    BOOST_TEST(r.exit == 3);
+    const auto j = nlohmann::json::parse(r.out);
+    BOOST_TEST(j["status"] == "chain-broken");
+    BOOST_TEST(j["secondsLeft"].get<std::int64_t>() <= 600);
+    BOOST_TEST(j["secondsLeft"].get<std::int64_t>() >= 590);
+    BOOST_TEST(
+        j["line"].get<std::string>().find(
+            "; someone else rotated this token, the chain may be broken; the held token works until at "
+            "most ") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_server_clock_hours_away_is_not_trusted) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  f.clock.advance(2h);  // the server's clock; the command runs on the real one
+  const auto r = run_rotary(f.rotate());
+  BOOST_TEST(r.exit == 1, r.out);
+  BOOST_TEST(one_line(r.out));
+  BOOST_TEST(r.out.find(" failed: failed after 1 attempt (malformed-response 200 implausible-created-at: "
+                        "createdAt ") == 20u,
+             r.out);
+  BOOST_TEST(
+      r.out.find(" ahead of this job's clock, more than the 1h it trusts); the new token was not stored") !=
+          std::string::npos,
+      r.out);
+  BOOST_TEST(r.out.find("a person must check this host's clock and the server's (NTP)") != std::string::npos);
+  const auto c = f.load();
+  BOOST_TEST(c.current.secret == f.token.raw_secret);
+  BOOST_TEST(c.unanswered_rotation.has_value());
+  f.no_secret_in(r);
+}
+
+BOOST_AUTO_TEST_CASE(a_plain_http_endpoint_that_is_not_loopback_is_warned_about) {
+  fixture f;
+  BOOST_REQUIRE(f.init().exit == 0);
+  const std::string w =
+      "warning: plain http to rotary-test.invalid (not loopback): the token and the new one cross the "
+      "network "
+      "unencrypted; use https://";
+  auto args = f.rotate();
+  args[6] = "http://rotary-test.invalid";
+  const auto r = run_rotary(with(args, {"--strategy", "when-due:1h"}));
+  BOOST_TEST(r.exit == 0, r.out);
+  BOOST_TEST(one_line(r.out));
+  BOOST_TEST(r.out.find(" not-due: ") == 20u);
+  BOOST_TEST(r.out.ends_with("; " + w + "\n"), r.out);
+  BOOST_TEST(r.err == "");
+  const auto j = nlohmann::json::parse(run_rotary(with(args, {"--strategy", "when-due:1h", "--json"})).out);
+  BOOST_TEST(j["warnings"] == nlohmann::json::array({w.substr(9)}));
+  // Loopback (the fake server at 127.0.0.1) is not warned about.
+  const auto local = nlohmann::json::parse(run_rotary(with(f.rotate(), {"--json"})).out);
+  BOOST_TEST(local["status"] == "rotated");
+  BOOST_TEST(local["warnings"] == nlohmann::json::array());
 }
 
 BOOST_AUTO_TEST_CASE(a_lost_response_under_reject_exits_3_with_what_to_do) {

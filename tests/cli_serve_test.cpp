@@ -26,6 +26,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -210,6 +211,59 @@ BOOST_AUTO_TEST_CASE(the_admin_key_comes_from_the_flag_or_the_environment) {
   serve_process p(with(test_flags, {"--admin-key", "from-flag"}), {"ROTARY_ADMIN_KEY=from-env"});
   BOOST_TEST(p.admin_key() == "from-flag");
   BOOST_TEST(admin_call(p.url(), "from-env", "GET", "/admin/v1/tokens")->status == 401);
+}
+
+// The admin key is checked before anything starts: 8 to 1024 printable ASCII characters, no
+// spaces (a key that breaks the header it travels in, or one easy to guess, is refused).
+BOOST_AUTO_TEST_CASE(an_unusable_admin_key_is_a_usage_error) {
+  struct row {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string err;
+  };
+  const std::vector<row> rows = {
+      {{"--admin-key", "short"},
+       {},
+       "rotary: error: --admin-key: must be at least 8 characters long (it has 5)\n"},
+      {{"--admin-key", "has a space"},
+       {},
+       "rotary: error: --admin-key: must be printable ASCII without spaces: character 4 is a space, a "
+       "control "
+       "character or not ASCII\n"},
+      {{"--admin-key", "trailing-newline\n"},
+       {},
+       "rotary: error: --admin-key: must be printable ASCII without spaces: character 17 is a space, a "
+       "control "
+       "character or not ASCII\n"},
+      {{},
+       {"ROTARY_ADMIN_KEY=bad key!"},
+       "rotary: error: ROTARY_ADMIN_KEY: must be printable ASCII without spaces: character 4 is a space, a "
+       "control character or not ASCII\n"},
+      {{},
+       {"ROTARY_ADMIN_KEY=seven77"},
+       "rotary: error: ROTARY_ADMIN_KEY: must be at least 8 characters long (it has 7)\n"},
+  };
+  for (const auto& r : rows) {
+    const auto got = rotary::test::run_rotary(with(with({"serve"}, test_flags), r.args), {}, r.env);
+    BOOST_TEST_CONTEXT(r.err) {
+      BOOST_TEST(got.exit == 2);
+      BOOST_TEST(got.out == "");
+      BOOST_TEST(got.err == r.err);
+    }
+  }
+}
+
+// --start at the last instant rotary keeps: the clock runs there and stays (it used to hold
+// nanoseconds, which wrap after 2262-04-11); one year later is refused.
+BOOST_AUTO_TEST_CASE(the_clock_starts_at_9999_12_31_and_stays_there) {
+  serve_process p({"--port", "0", "--start", "9999-12-31T23:59:58Z", "--warp", "2"});
+  std::this_thread::sleep_for(1500ms);
+  BOOST_TEST(admin_call(p.url(), p.admin_key(), "GET", "/admin/v1/clock")->body ==
+             R"j({"now":253402300799,"warp":2.0})j");
+  const auto r = rotary::test::run_rotary({"serve", "--port", "0", "--start", "10000-01-01T00:00:00Z"});
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.err ==
+             "rotary: error: --start 10000-01-01T00:00:00Z: the clock cannot go past 9999-12-31T23:59:59Z\n");
 }
 
 BOOST_AUTO_TEST_CASE(a_restart_with_the_state_file_resumes_tokens_and_clock) {

@@ -5,6 +5,8 @@
 #include "print.hpp"
 
 #include <atomic>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 using namespace rotary;
@@ -194,4 +196,36 @@ BOOST_AUTO_TEST_CASE(manual_clock_tells_a_driver_the_earliest_deadline_anyone_wa
   c.advance(90min);
   late.join();
   BOOST_TEST(!c.earliest_wait().has_value());
+}
+
+// Instants up to 9999-12-31T23:59:59Z: a warp clock kept nanoseconds in 64 bits, which wrap
+// after 2262-04-11 (a clock started in 9999 read as a time before 1970).
+BOOST_AUTO_TEST_CASE(a_warp_clock_keeps_whole_instants_up_to_9999_and_stops_there) {
+  const auto last = from_unix(253'402'300'799);
+  BOOST_TEST(to_unix(warp_clock_max) == to_unix(last));
+  warp_clock frozen{from_unix(9'300'000'000), 0};  // 2264, past the nanosecond wrap
+  BOOST_TEST(to_unix(frozen.now()) == 9'300'000'000);
+  warp_clock w{last - 1h, 3600.0};  // an hour a second
+  BOOST_TEST(to_unix(w.now()) >= to_unix(last - 1h));
+  std::this_thread::sleep_for(1200ms);
+  BOOST_TEST(to_unix(w.now()) == to_unix(last));  // it ran into the last instant and stays there
+  w.set_factor(1e9);
+  BOOST_TEST(to_unix(w.now()) == to_unix(last));
+  w.set_factor(0);
+  w.set(last - 10s);
+  BOOST_TEST(to_unix(w.now()) == to_unix(last - 10s));
+  w.advance(10s);
+  BOOST_TEST(to_unix(w.now()) == to_unix(last));
+  const auto past = [](const std::out_of_range& e) {
+    return std::string(e.what()) == "the clock cannot go past 9999-12-31T23:59:59Z";
+  };
+  BOOST_CHECK_EXCEPTION(w.advance(1s), std::out_of_range, past);
+  BOOST_CHECK_EXCEPTION(w.set(last + 1s), std::out_of_range, past);
+  BOOST_CHECK_EXCEPTION(warp_clock(last + 1s, 1.0), std::out_of_range, past);
+  BOOST_TEST(to_unix(w.now()) == to_unix(last));  // unchanged by the refusals
+  // A waiter for the last instant wakes when the clock gets there.
+  w.set(last - 2s);
+  w.set_factor(10);
+  BOOST_TEST(w.wait_until(last));
+  BOOST_TEST(to_unix(w.now()) == to_unix(last));
 }

@@ -4,9 +4,12 @@
 #include <rotary/fake_server.hpp>
 #include <rotary/rotator.hpp>
 
+#include <httplib.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -36,19 +39,66 @@ struct jumping_clock {
   rotary::manual_clock& clock;
   std::mutex mutex;
   std::vector<rotary::seconds> waits;
+  std::function<void(sys_seconds)> on_wait{};  // called at the instant each wait ends
   [[nodiscard]] sys_seconds now() const { return clock.now(); }
   bool wait_until(sys_seconds t, std::stop_token = {}) {
     std::lock_guard lock(mutex);
     waits.push_back(t - clock.now());
     if (t > clock.now()) clock.set(t);
+    if (on_wait) on_wait(t);
     return true;
   }
 };
 
+// A small HTTP server on 127.0.0.1 answering POST /api/index/v1/rotatetoken as the test says;
+// `answer` gets the request's number (1 for the first).
+struct scripted_server {
+  httplib::Server server;
+  std::thread thread;
+  std::string url;
+  std::atomic<int> requests{0};
+  explicit scripted_server(std::function<void(const httplib::Request&, httplib::Response&, int)> answer) {
+    server.Post(std::string(rotary::wire::rotate_path),
+                [this, a = std::move(answer)](const httplib::Request& req, httplib::Response& res) {
+                  a(req, res, ++requests);
+                });
+    const int port = server.bind_to_any_port("127.0.0.1");
+    url = "http://127.0.0.1:" + std::to_string(port);
+    thread = std::thread([this] { server.listen_after_bind(); });
+    while (!server.is_running()) std::this_thread::sleep_for(1ms);
+  }
+  scripted_server(const scripted_server&) = delete;
+  scripted_server& operator=(const scripted_server&) = delete;
+  ~scripted_server() {
+    server.stop();
+    thread.join();
+  }
+};
+
+// A gateway in front of `backend`: passes every request on; answers the first `failing` ones
+// with `status` whatever the backend did (it committed), the others with the backend's answer.
+std::function<void(const httplib::Request&, httplib::Response&, int)> gateway(std::string backend, int status,
+                                                                              int failing) {
+  return [backend = std::move(backend), status, failing](const httplib::Request& req, httplib::Response& res,
+                                                         int n) {
+    httplib::Client client(backend);
+    const httplib::Headers headers{{"Authorization", req.get_header_value("Authorization")}};
+    const auto answer = client.Post(req.path, headers, std::string(), "application/json");
+    if (n <= failing || !answer) {
+      res.status = status;
+      res.set_content(R"({"error":"bad-gateway","message":"the backend did not answer in time"})",
+                      "application/json");
+      return;
+    }
+    res.status = answer->status;
+    res.set_content(answer->body, "application/json");
+  };
+}
+
 // A fake server on a manual clock, a 3600-minute token created at t0, a store holding it.
 struct fixture {
   rotary::manual_clock manual{t0};
-  jumping_clock clock{manual, {}, {}};
+  jumping_clock clock{manual, {}, {}, {}};
   rotary::fake_server server;
   std::string url;
   rotary::wire::created_token created;
@@ -251,10 +301,12 @@ BOOST_AUTO_TEST_CASE(a_slow_answer_within_the_timeout_is_fine) {
   BOOST_TEST(r.attempts == 1);
 }
 
+// A 500 is the server's own answer that it failed: nothing is in doubt (a 503 is, see
+// gateway_errors_may_have_committed_and_keep_the_mark).
 BOOST_AUTO_TEST_CASE(out_of_retries_the_run_fails_with_the_time_left) {
   fixture f;
   f.manual.set(t0 + 10h);
-  f.fail_next(make_fault(fault_kind::status, 503), 10);
+  f.fail_next(make_fault(fault_kind::status, 500), 10);
   auto o = f.job();
   o.retries = 2;
   const auto r = f.run(o);
@@ -264,8 +316,8 @@ BOOST_AUTO_TEST_CASE(out_of_retries_the_run_fails_with_the_time_left) {
   BOOST_TEST(r.usable_until == std::optional{t0 + 60h});
   BOOST_TEST(
       r.line() ==
-      "2027-01-01T10:01:30Z failed: failed after 3 attempts (server-error 503 injected-fault: injected "
-      "fault: status 503); the token is usable until 2027-01-03T12:00:00Z (in "
+      "2027-01-01T10:01:30Z failed: failed after 3 attempts (server-error 500 injected-fault: injected "
+      "fault: status 500); the token is usable until 2027-01-03T12:00:00Z (in "
       "2d1h58m30s); the next run retries");
   BOOST_TEST(f.secret() == f.created.raw_secret);
   BOOST_TEST(!f.store.load().value().unanswered_rotation.has_value());  // nothing was in doubt
@@ -365,7 +417,9 @@ BOOST_AUTO_TEST_CASE(a_lost_response_under_each_rerotation_semantics) {
           BOOST_TEST(
               r.line().find("chain-broken: the server refused the token (unauthorized 401 already-rotated") !=
               std::string::npos);
-          BOOST_TEST(r.line().find("a rotation sent at 2027-01-01T01:00:00Z got no answer") !=
+          BOOST_TEST(r.line().find(kind == fault_kind::malformed
+                                       ? "a rotation sent at 2027-01-01T01:00:00Z got an unreadable answer"
+                                       : "a rotation sent at 2027-01-01T01:00:00Z got no answer") !=
                      std::string::npos);
           BOOST_TEST(
               r.line().find("a person must create a new token in the admin console and run: rotary rotate "
@@ -535,4 +589,463 @@ BOOST_AUTO_TEST_CASE(an_unreadable_store_sends_nothing_and_needs_a_person) {
   const auto m = rotary::rotator(missing, o, f.clock).run();
   BOOST_TEST(m.store->code() == "not-found");
   BOOST_TEST(m.exit_code() == 3);
+}
+
+// --- a 200 is trusted only if it makes sense ----------------------------------------------------
+
+// A 200 whose createdAt is further than max_server_skew (1 h) from the job's clock may have
+// committed, but its facts cannot be trusted: the new token is not stored, the write-ahead mark
+// stays, the run does not retry, and the next run (the clocks agreeing again) finds out that the
+// chain is broken.
+BOOST_AUTO_TEST_CASE(a_200_with_a_created_at_far_from_the_jobs_clock_is_not_trusted) {
+  for (const std::chrono::hours offset : {2h, -2h}) {  // the job's clock minus the server's
+    BOOST_TEST_CONTEXT("the job's clock is " << offset.count() << "h off") {
+      fixture f;
+      f.manual.set(t0 + 5h);
+      const sys_seconds mark = t0 + 5h + offset;
+      rotary::manual_clock job_manual{mark};
+      jumping_clock job_clock{job_manual, {}, {}, {}};
+      const auto r = rotary::rotator(f.store, f.job(), job_clock).run();
+      BOOST_TEST((r.status == run_status::failed));
+      BOOST_TEST(r.exit_code() == 1);
+      BOOST_TEST(r.attempts == 1);
+      BOOST_TEST(f.rotations() == 1u);  // the server did rotate
+      BOOST_TEST(job_clock.waits.empty());
+      BOOST_REQUIRE(r.error.has_value());
+      BOOST_TEST((r.error->kind == rotary::rotate_error::malformed_response));
+      BOOST_TEST(r.error->code == "implausible-created-at");
+      BOOST_TEST(r.error->may_have_committed);
+      BOOST_TEST(r.usable_until == std::optional{mark + 10min});
+      BOOST_TEST(r.unanswered_rotation == std::optional{mark});
+      const auto c = f.store.load().value();
+      BOOST_TEST(c.current.secret == f.created.raw_secret);  // not the untrusted child
+      BOOST_TEST(!c.previous.has_value());
+      BOOST_TEST(c.unanswered_rotation == std::optional{mark});
+      const nlohmann::json j = r;
+      BOOST_TEST(j["error"]["mayHaveCommitted"] == true);
+      BOOST_TEST(j["error"]["code"] == "implausible-created-at");
+      BOOST_TEST(j["exitCode"] == 1);
+      if (offset > 0h)
+        BOOST_TEST(
+            r.line() ==
+            "2027-01-01T07:00:00Z failed: failed after 1 attempt (malformed-response 200 "
+            "implausible-created-at: createdAt 2027-01-01T05:00:00Z is 2h behind this job's clock, more "
+            "than the 1h it trusts); the new token was not stored (with facts from a clock this far off "
+            "it would be rotated too late or taken for dead) and this run does not retry (the server "
+            "would rotate again); the token is usable until 2027-01-01T07:10:00Z (in 10m); a rotation "
+            "sent at 2027-01-01T07:00:00Z got a 200 this job did not trust: if the server committed it, "
+            "the chain may be broken and the token ends then; a person must check this host's clock and "
+            "the server's (NTP); the next run will find out; if it reports chain-broken, a person must "
+            "create a new token in the admin console and run: rotary rotate --init --store " +
+                f.store.file().string() + " (the token on stdin)");
+      else
+        BOOST_TEST(
+            r.error->message ==
+            "createdAt 2027-01-01T05:00:00Z is 2h ahead of this job's clock, more than the 1h it trusts");
+      // The next run, on the server's clock: under reject the server says already-rotated.
+      f.manual.set(t0 + 5h + 1min);
+      const auto next = f.run();
+      BOOST_TEST((next.status == run_status::chain_broken), next.line());
+      BOOST_TEST(next.exit_code() == 3);
+    }
+  }
+}
+
+// Up to the bound the answer is trusted; beyond 5 minutes the report warns (in the line and
+// in the JSON's "warnings").
+BOOST_AUTO_TEST_CASE(a_created_at_within_the_skew_bound_is_stored_with_a_warning) {
+  for (const std::chrono::minutes offset : {30min, 60min}) {
+    BOOST_TEST_CONTEXT("the job's clock is " << offset.count() << "min ahead") {
+      fixture f;
+      f.manual.set(t0 + 5h);
+      rotary::manual_clock job_manual{t0 + 5h + offset};
+      jumping_clock job_clock{job_manual, {}, {}, {}};
+      const auto r = rotary::rotator(f.store, f.job(), job_clock).run();
+      BOOST_TEST((r.status == run_status::rotated));
+      BOOST_TEST(r.exit_code() == 0);
+      BOOST_TEST(f.secret() != f.created.raw_secret);
+      BOOST_TEST(f.works(f.secret()));
+      BOOST_REQUIRE(r.warnings.size() == 1u);
+      const nlohmann::json j = r;
+      BOOST_TEST(j["warnings"] == nlohmann::json(r.warnings));
+      if (offset == 30min) {
+        BOOST_TEST(
+            r.warnings[0] ==
+            "the server's clock differs from ours by 30m (createdAt 2027-01-01T05:00:00Z is 30m behind "
+            "this job's clock); beyond 1h the answer is not trusted");
+        // The parent's buffer is counted from the request, on the job's clock.
+        BOOST_TEST(r.previous_until == std::optional{t0 + 5h + 40min});
+        BOOST_TEST(
+            r.line() ==
+            "2027-01-01T05:30:00Z rotated: new token created 2027-01-01T05:00:00Z, usable until "
+            "2027-01-03T17:00:00Z (in 2d11h30m); the previous one works until 2027-01-01T05:40:00Z (in "
+            "10m) (1 attempt); warning: the server's clock differs from ours by 30m (createdAt "
+            "2027-01-01T05:00:00Z is 30m behind this job's clock); beyond 1h the answer is not trusted");
+      }
+    }
+  }
+}
+
+// The API says a child keeps its parent's period: when the server says otherwise, the store takes
+// the server's and the report says so.
+BOOST_AUTO_TEST_CASE(a_child_with_another_period_than_the_store_said_is_warned_about) {
+  fixture f;
+  {
+    auto lock = f.store.lock().value();
+    auto c = f.store.load().value();
+    c.current.state.rotation_period = std::chrono::minutes{3000};  // a typo at --init
+    BOOST_REQUIRE(f.store.save(lock, c).has_value());
+  }
+  f.manual.set(t0 + 5h);
+  const auto r = f.run();
+  BOOST_TEST((r.status == run_status::rotated));
+  BOOST_TEST(f.store.load().value().current.state.rotation_period ==
+             std::optional{std::chrono::minutes{3600}});
+  BOOST_TEST(
+      r.warnings == std::vector<std::string>{"the server gave the new token a rotation period of 3600 "
+                                             "minutes, the store said 3000 (a child keeps its parent's "
+                                             "period): the store now has the server's"},
+      boost::test_tools::per_element());
+}
+
+// --- what a 401 says about the token held ---------------------------------------------------------
+
+// Every 401 the fake server sends: the report's usable_until, line, JSON and exit code say what
+// the server said. "already-rotated": someone rotated it, so it works a buffer from now at most;
+// any other: it works no longer.
+BOOST_AUTO_TEST_CASE(every_401_tells_the_truth_about_the_held_token) {
+  const std::string advice_tail = " (the token on stdin)";
+  {
+    fixture f;
+    f.manual.set(t0 + 5h);
+    BOOST_REQUIRE(f.server.revoke(f.created.id));
+    const auto r = f.run();
+    BOOST_TEST((r.status == run_status::unusable));
+    BOOST_TEST(r.exit_code() == 3);
+    BOOST_TEST(r.ended_by == "token-revoked");
+    BOOST_TEST(r.usable_until == std::optional{t0 + 5h});
+    BOOST_TEST(
+        r.line() ==
+        "2027-01-01T05:00:00Z unusable: the server refused the token (unauthorized 401 token-revoked: the "
+        "token was revoked); the held token no longer works; a person must create a new token in the "
+        "admin console and run: rotary rotate --init --store " +
+            f.store.file().string() + advice_tail);
+    const nlohmann::json j = r;
+    BOOST_TEST(j["usableUntil"] == "2027-01-01T05:00:00Z");
+    BOOST_TEST(j["secondsLeft"] == 0);
+    BOOST_TEST(j["status"] == "unusable");
+    BOOST_TEST(j["exitCode"] == 3);
+  }
+  {
+    // Someone else rotated the token 3 minutes ago: it works 10 minutes from now at most.
+    fixture f;
+    f.manual.set(t0 + 5h);
+    BOOST_REQUIRE(rotary::rotate(f.url, f.created.raw_secret).has_value());
+    f.manual.set(t0 + 5h + 3min);
+    const auto r = f.run();
+    BOOST_TEST((r.status == run_status::chain_broken));
+    BOOST_TEST(r.exit_code() == 3);
+    BOOST_TEST(r.usable_until == std::optional{t0 + 5h + 13min});
+    BOOST_TEST(
+        r.line() ==
+        "2027-01-01T05:03:00Z chain-broken: the server refused the token (unauthorized 401 "
+        "already-rotated: the token was already rotated: only the current token can be rotated); someone "
+        "else rotated this token, the chain may be broken; the held token works until at most "
+        "2027-01-01T05:13:00Z (in 10m); a person must create a new token in the admin console and run: "
+        "rotary rotate --init --store " +
+            f.store.file().string() + advice_tail);
+    const nlohmann::json j = r;
+    BOOST_TEST(j["secondsLeft"] == 600);
+    BOOST_TEST(j["exitCode"] == 3);
+  }
+  {
+    // The server's token has a 1440-minute period; the store was told 3600.
+    fixture f;
+    const auto shorter =
+        f.server.create_token({.rotation_period = std::chrono::minutes{1440}, .expires_at = t0 + 365 * 24h})
+            .value();
+    {
+      auto lock = f.store.lock().value();
+      auto c = f.store.load().value();
+      c.current.secret = shorter.raw_secret;
+      BOOST_REQUIRE(f.store.save(lock, c).has_value());
+    }
+    f.manual.set(t0 + 30h);
+    const auto r = f.run();
+    BOOST_TEST((r.status == run_status::unusable));
+    BOOST_TEST(r.ended_by == "token-unusable");
+    BOOST_TEST(r.exit_code() == 3);
+    BOOST_TEST(r.usable_until == std::optional{t0 + 30h});
+    BOOST_TEST(
+        r.line().find("(unauthorized 401 token-unusable: the token is unusable: its rotation period ran "
+                      "out); the held token no longer works; a person must create a new token") !=
+        std::string::npos);
+    const nlohmann::json j = r;
+    BOOST_TEST(j["secondsLeft"] == 0);
+  }
+  {
+    fixture f;
+    {
+      auto lock = f.store.lock().value();
+      auto c = f.store.load().value();
+      c.current.secret = "not-a-token-the-server-knows";
+      BOOST_REQUIRE(f.store.save(lock, c).has_value());
+    }
+    const auto r = f.run();
+    BOOST_TEST((r.status == run_status::unusable));
+    BOOST_TEST(r.ended_by == "unknown-token");
+    BOOST_TEST(r.exit_code() == 3);
+    BOOST_TEST(r.usable_until == std::optional{t0});
+  }
+  {
+    // A 401 about the header, not the token (a proxy that drops Authorization).
+    fixture f;
+    scripted_server proxy([](const httplib::Request&, httplib::Response& res, int) {
+      res.status = 401;
+      res.set_content(R"({"error":"missing-credentials","message":"no Authorization header"})",
+                      "application/json");
+    });
+    auto o = f.job();
+    o.endpoint = proxy.url;
+    const auto r = f.run(o);
+    BOOST_TEST((r.status == run_status::unusable));
+    BOOST_TEST(r.exit_code() == 3);
+    BOOST_TEST(r.usable_until == std::optional{t0});
+    BOOST_TEST(
+        r.detail ==
+        "the server refused the token (unauthorized 401 missing-credentials: no Authorization header); the "
+        "held token no longer works through this endpoint: the server saw no usable Authorization header");
+    BOOST_TEST(r.advice ==
+               "a person must find what drops the Authorization header between this host and the server (a "
+               "proxy?)");
+  }
+}
+
+// --- gateway errors -------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(status_error_says_a_gateway_error_of_a_rotation_may_have_committed) {
+  for (int status : {500, 502, 503, 504, 429, 400}) {
+    httplib::Response res;
+    res.status = status;
+    const bool gateway_error = status == 502 || status == 503 || status == 504;
+    BOOST_TEST(rotary::detail::status_error(res, "s3cret-token").may_have_committed == gateway_error, status);
+    BOOST_TEST(!rotary::detail::status_error(res, "s3cret-token", false).may_have_committed, status);
+  }
+}
+
+// A gateway passes the rotation on, the server commits, the gateway answers 502/503/504: the run
+// keeps the mark and the retry finds out (under reject: already-rotated, the chain is broken).
+BOOST_AUTO_TEST_CASE(gateway_errors_may_have_committed_and_keep_the_mark) {
+  for (int status : {502, 503, 504}) {
+    BOOST_TEST_CONTEXT(status) {
+      fixture f;
+      f.manual.set(t0 + 1h);
+      scripted_server gw(gateway(f.url, status, 1));
+      auto o = f.job();
+      o.endpoint = gw.url;
+      const auto r = f.run(o);
+      BOOST_TEST((r.status == run_status::chain_broken));
+      BOOST_TEST(r.exit_code() == 3);
+      BOOST_TEST(r.attempts == 2);
+      BOOST_TEST(f.rotations() == 1u);
+      BOOST_TEST(r.usable_until == std::optional{t0 + 1h + 10min});
+      BOOST_TEST(r.unanswered_rotation == std::optional{t0 + 1h});
+      BOOST_TEST(f.store.load().value().unanswered_rotation == std::optional{t0 + 1h});
+      BOOST_TEST(
+          r.line().find("; a rotation sent at 2027-01-01T01:00:00Z got a " + std::to_string(status) +
+                        " (a gateway may have passed it on), so the server made a child this job never "
+                        "received: the chain may be broken; the held token works until at most "
+                        "2027-01-01T01:10:00Z (in 9m30s)") != std::string::npos,
+          r.line());
+    }
+  }
+}
+
+// Out of retries after 503s that did not commit: the mark stays (exit 1, the token counted as
+// ending a buffer after it), and the next run settles it by rotating.
+BOOST_AUTO_TEST_CASE(out_of_retries_after_a_503_the_rotation_stays_in_doubt) {
+  fixture f;
+  f.manual.set(t0 + 10h);
+  f.fail_next(make_fault(fault_kind::status, 503), 3);
+  auto o = f.job();
+  o.retries = 2;
+  const auto r = f.run(o);
+  BOOST_TEST((r.status == run_status::failed));
+  BOOST_TEST(r.exit_code() == 1);
+  BOOST_TEST(r.usable_until == std::optional{t0 + 10h + 10min});
+  BOOST_TEST(
+      r.line() ==
+      "2027-01-01T10:01:30Z failed: failed after 3 attempts (server-error 503 injected-fault: injected "
+      "fault: status 503); the token is usable until 2027-01-01T10:10:00Z (in 8m30s); a rotation sent at "
+      "2027-01-01T10:00:00Z got a 503 (a gateway may have passed it on): if the server committed it, the "
+      "chain may be broken and the token ends then; the next run will find out; if it reports "
+      "chain-broken, a person must create a new token in the admin console and run: rotary rotate --init "
+      "--store " +
+          f.store.file().string() + " (the token on stdin)");
+  BOOST_TEST(f.store.load().value().unanswered_rotation == std::optional{t0 + 10h});
+  f.manual.set(t0 + 11h);
+  const auto next = f.run(f.job(when_due(1h)));  // not due by the facts, due by the doubt
+  BOOST_TEST((next.status == run_status::rotated));
+  BOOST_TEST(!f.store.load().value().unanswered_rotation.has_value());
+  BOOST_TEST(f.works(f.secret()));
+}
+
+// --- saving the new token -----------------------------------------------------------------------
+
+namespace {
+// Makes every save fail (a directory where the temp file goes: unlink fails with EISDIR, even
+// for root) from the end of the write-ahead save on, until `clear()`.
+struct blocked_saves {
+  fs::path tmp;
+  void arm(rotary::token_store& store) {
+    store.set_save_hook([this, &store](rotary::save_step s) {
+      if (s != rotary::save_step::directory_synced) return;
+      fs::create_directory(tmp);
+      store.set_save_hook({});
+    });
+  }
+  void clear() const { fs::remove(tmp); }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_failing_save_of_the_new_token_is_retried_while_the_parent_works) {
+  fixture f;
+  f.manual.set(t0 + 5h);
+  blocked_saves blocked{f.store.temp_file()};
+  blocked.arm(f.store);
+  f.clock.on_wait = [&](sys_seconds t) {
+    if (t >= t0 + 5h + 2min) blocked.clear();
+  };
+  std::string used;
+  auto o = f.job();
+  o.on_new_token = [&](const rotary::stored_token& t) { used = t.secret; };
+  const auto r = f.run(o);
+  BOOST_TEST((r.status == run_status::rotated), r.line());
+  BOOST_TEST(r.exit_code() == 0);
+  BOOST_TEST(r.save_attempts == 9);
+  BOOST_TEST(r.save_retried == 121s);
+  const std::vector<rotary::seconds> waits{1s, 2s, 4s, 8s, 16s, 30s, 30s, 30s};
+  BOOST_TEST(f.clock.waits == waits, boost::test_tools::per_element());
+  BOOST_TEST(f.secret() == used);
+  BOOST_TEST(f.works(used));
+  BOOST_REQUIRE(r.warnings.size() == 1u);
+  BOOST_TEST(r.warnings[0].rfind("the new token was saved only after 9 tries over 2m1s (the first failed: " +
+                                     f.store.file().string() + ": cannot remove the stale ",
+                                 0) == 0u,
+             r.warnings[0]);
+  const nlohmann::json j = r;
+  BOOST_TEST(j["saveAttempts"] == 9);
+  BOOST_TEST(j["saveRetriedSeconds"] == 121);
+}
+
+BOOST_AUTO_TEST_CASE(a_save_that_keeps_failing_gives_up_just_before_the_parent_stops_working) {
+  fixture f;
+  f.manual.set(t0 + 5h);
+  blocked_saves blocked{f.store.temp_file()};
+  blocked.arm(f.store);
+  bool used = false;
+  auto o = f.job();
+  o.on_new_token = [&](const rotary::stored_token&) { used = true; };
+  const auto r = f.run(o);
+  BOOST_TEST((r.status == run_status::chain_broken));
+  BOOST_TEST(r.exit_code() == 3);
+  BOOST_TEST(!used);
+  BOOST_TEST(r.finished == t0 + 5h + 590s);  // the buffer ends at 05:10:00, less the 10 s margin
+  BOOST_TEST(r.save_attempts == 25);
+  BOOST_TEST(r.save_retried == 590s);
+  BOOST_TEST(r.usable_until == std::optional{t0 + 5h + 10min});
+  BOOST_REQUIRE(r.store.has_value());
+  BOOST_TEST(r.line().find("chain-broken: the server rotated the token but the new one could not be saved (" +
+                           f.store.file().string() + ": cannot remove the stale ") == 21u,
+             r.line());
+  BOOST_TEST(
+      r.line().find("; 25 tries over 9m50s, until 10s before the old one may stop working); the new one "
+                    "is lost when this run ends, the old one works until 2027-01-01T05:10:00Z (in 10s); a "
+                    "person must create a new token") != std::string::npos,
+      r.line());
+  blocked.clear();
+  const auto c = f.store.load().value();
+  BOOST_TEST(c.current.secret == f.created.raw_secret);
+  BOOST_TEST(c.unanswered_rotation == std::optional{t0 + 5h});  // the next run finds out
+  f.manual.set(t0 + 5h + 11min);
+  BOOST_TEST((f.run().status == run_status::chain_broken));
+}
+
+// --- Retry-After ----------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_retry_after_longer_than_max_retry_delay_ends_the_run_at_once) {
+  fixture f;
+  f.manual.set(t0 + 10h);
+  auto limit = make_fault(fault_kind::status, 429);
+  limit.retry_after = 2h;
+  f.fail_next(limit, 5);
+  const auto r = f.run();
+  BOOST_TEST((r.status == run_status::failed));
+  BOOST_TEST(r.exit_code() == 1);
+  BOOST_TEST(r.attempts == 1);
+  BOOST_TEST(f.clock.waits.empty());
+  BOOST_TEST(
+      r.line() ==
+      "2027-01-01T10:00:00Z failed: failed after 1 attempt (rate-limited 429 rate-limited: too many "
+      "requests (injected fault)); the server asked to retry in 2h (at 2027-01-01T12:00:00Z), longer than "
+      "a run waits between tries (10m); not waiting; the token is usable until 2027-01-03T12:00:00Z (in "
+      "2d2h); the next run retries");
+  BOOST_TEST(!f.store.load().value().unanswered_rotation.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_after_past_the_tokens_end_less_the_margin_ends_the_run_at_once) {
+  fixture f;
+  f.manual.set(t0 + 60h - 5min);
+  auto limit = make_fault(fault_kind::status, 429);
+  limit.retry_after = 295s;  // 5 s before the token dies: inside the 10 s margin
+  f.fail_next(limit, 5);
+  const auto r = f.run();
+  BOOST_TEST((r.status == run_status::failed));
+  BOOST_TEST(r.attempts == 1);
+  BOOST_TEST(f.clock.waits.empty());
+  BOOST_TEST(r.line() ==
+             "2027-01-03T11:55:00Z failed: failed after 1 attempt (rate-limited 429 rate-limited: too many "
+             "requests (injected fault)); the server asked to retry in 4m55s (at 2027-01-03T11:59:55Z), too "
+             "late: the token stops working at 2027-01-03T12:00:00Z; not waiting; the token is usable until "
+             "2027-01-03T12:00:00Z (in 5m); the next run retries");
+  // Outside the margin it is honoured.
+  fixture g;
+  g.manual.set(t0 + 60h - 5min);
+  limit.retry_after = 290s;
+  g.fail_next(limit, 1);
+  const auto ok = g.run();
+  BOOST_TEST((ok.status == run_status::rotated));
+  BOOST_TEST(g.clock.waits == std::vector<rotary::seconds>{290s}, boost::test_tools::per_element());
+}
+
+// --- plain http -----------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_plain_http_endpoint_that_is_not_loopback_is_warned_about) {
+  fixture f;
+  f.manual.set(t0 + 1h);
+  auto not_due = [&](const std::string& endpoint) {
+    auto o = f.job(when_due(1h));
+    o.endpoint = endpoint;
+    auto r = f.run(o);
+    BOOST_TEST((r.status == run_status::not_due), endpoint);
+    return r;
+  };
+  for (const std::string host : {"rotary-test.invalid", "10.0.0.1", "127.0.0.1.example.com", "[::2]"}) {
+    const auto r = not_due("http://" + host + ":8080");
+    const std::string w =
+        "plain http to " + host +
+        " (not loopback): the token and the new one cross the network unencrypted; use https://";
+    BOOST_TEST(r.warnings == std::vector<std::string>{w}, boost::test_tools::per_element());
+    BOOST_TEST(r.line().ends_with("(in 2d11h); warning: " + w), r.line());
+    BOOST_TEST(r.exit_code() == 0);
+    const nlohmann::json j = r;
+    BOOST_TEST(j["warnings"] == nlohmann::json::array({w}));
+  }
+  for (const std::string url : {"https://rotary-test.invalid", "http://127.0.0.1:1", "http://127.200.3.4",
+                                "http://localhost:8080", "http://LocalHost", "http://[::1]:8080"}) {
+    const auto r = not_due(url);
+    BOOST_TEST(r.warnings.empty(), url);
+    const nlohmann::json j = r;
+    BOOST_TEST(j["warnings"] == nlohmann::json::array(), url);
+  }
 }

@@ -359,6 +359,99 @@ BOOST_AUTO_TEST_CASE(a_save_needs_this_stores_lock) {
   BOOST_TEST(read_bytes(dir.path / "a.store") == before);
 }
 
+// The lock belongs to the store file, not to the path string. Every path the store accepts
+// for one file finds the same FILE.lock, so a second store object on another path to it is
+// `locked`; a symbolic link to the file and a second hard link, which would find another lock
+// file (and which a save would split from the file), are refused before any lock file is made.
+BOOST_AUTO_TEST_CASE(two_paths_to_one_store_never_take_two_locks) {
+  temp_dir dir;
+  const auto file = dir.path / "token.store";
+  make_store(file);
+  fs::create_directory(dir.path / "sub");
+  fs::create_directory_symlink(dir.path, dir.path / "dirlink");
+  fs::create_symlink("token.store", dir.path / "link.store");
+  fs::create_symlink(file, dir.path / "sub" / "abs.store");
+  const std::string lock_busy = "another run holds the lock ";
+  const std::string via_link =
+      ": not a regular file (a symbolic link to %); a save replaces the store by rename, which would "
+      "replace the link, not its target: give the target's path";
+  struct path_case {
+    fs::path path;
+    std::string error;  // after "PATH"
+  };
+  const std::vector<path_case> cases = {
+      {dir.path / "." / "token.store", ": " + lock_busy},
+      {dir.path / "sub" / ".." / "token.store", ": " + lock_busy},
+      {dir.path / "dirlink" / "token.store", ": " + lock_busy},
+      {dir.path.string() + "//token.store", ": " + lock_busy},
+      {dir.path / "link.store", std::string(via_link).replace(via_link.find('%'), 1, "token.store")},
+      {dir.path / "sub" / "abs.store", std::string(via_link).replace(via_link.find('%'), 1, file.string())},
+  };
+  token_store first{file, key};
+  const auto held = first.lock().value();
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.path) {
+      const token_store other{c.path, key};
+      const auto second = other.lock();
+      BOOST_REQUIRE(!second);
+      BOOST_TEST(second.error().message.substr(0, c.path.string().size() + c.error.size()) ==
+                 c.path.string() + c.error);
+      BOOST_TEST((!fs::exists(c.path.string() + ".lock") ||
+                  fs::equivalent(c.path.string() + ".lock", file.string() + ".lock")));
+    }
+  }
+  // A hard link: both names are refused while it lasts, whichever lock is asked for.
+  fs::create_hard_link(file, dir.path / "hard.store");
+  const std::string split =
+      ": the store has 2 hard links; a save replaces it by rename, which would leave the other names on the "
+      "old record: keep one name";
+  for (const auto& p : {dir.path / "hard.store", file}) {
+    BOOST_TEST_CONTEXT(p) {
+      const auto l = token_store{p, key}.lock();
+      BOOST_REQUIRE(!l);
+      BOOST_TEST(l.error().code() == "hard-linked");
+      BOOST_TEST(l.error().message == p.string() + split);
+    }
+  }
+  BOOST_TEST(!fs::exists(dir.path / "hard.store.lock"));
+}
+
+// A store path that is a symbolic link is refused by every call, and the file it points to is
+// left as it was: a save would rename a new file over the link and leave the target behind.
+BOOST_AUTO_TEST_CASE(a_store_path_that_is_a_symbolic_link_is_refused_and_its_target_untouched) {
+  temp_dir dir;
+  const auto file = dir.path / "token.store";
+  make_store(file);
+  const auto before = read_bytes(file);
+  const auto link = dir.path / "link.store";
+  fs::create_symlink(file, link);
+  const std::string refused = link.string() + ": not a regular file (a symbolic link to " + file.string() +
+                              "); a save replaces the store by rename, which would replace the link, not its "
+                              "target: give the target's path";
+  const token_store via{link, key};
+  const auto loaded = via.load();
+  BOOST_REQUIRE(!loaded);
+  BOOST_TEST(loaded.error().code() == "not-regular");
+  BOOST_TEST(loaded.error().message == refused);
+  BOOST_TEST(via.lock().error().message == refused);
+  BOOST_TEST(!fs::exists(link.string() + ".lock"));
+  // Swapped for a link after the lock was taken: the save refuses it too.
+  fs::remove(link);
+  const token_store later{dir.path / "later.store", key};
+  const auto lock = later.lock().value();
+  fs::create_symlink(file, dir.path / "later.store");
+  const auto saved = later.save(lock, sample("new"));
+  BOOST_REQUIRE(!saved);
+  BOOST_TEST(saved.error().code() == "not-regular");
+  BOOST_TEST(fs::is_symlink(dir.path / "later.store"));
+  BOOST_TEST(read_bytes(file) == before);
+  // A dangling link is refused as well: create() would otherwise make a file where it points.
+  const auto dangling = dir.path / "dangling.store";
+  fs::create_symlink(dir.path / "nowhere", dangling);
+  BOOST_TEST(token_store(dangling, key).lock().error().code() == "not-regular");
+  BOOST_TEST(!fs::exists(dir.path / "nowhere"));
+}
+
 // A crash after each step of a save: the store loads as the old or the new record, never
 // neither, and recover() finishes or discards what was left.
 BOOST_AUTO_TEST_CASE(a_crash_after_each_save_step_leaves_old_or_new) {
@@ -487,4 +580,20 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_save_200_times_leaves_old_or_new) {
                                     << ", kills leaving a temp file: " << rolled_forward);
   BOOST_TEST(advanced > 60);
   BOOST_TEST(rolled_forward > 0);
+}
+
+// A store path is quoted into every message escaped (detail::escape), so the report line of a
+// run stays one line whatever the path holds.
+BOOST_AUTO_TEST_CASE(the_store_path_is_escaped_in_its_messages) {
+  temp_dir dir;
+  const auto file = dir.path / "a\nb\x1b\xff.store";
+  const std::string shown = (dir.path / "a\\nb\\x1b\\xff.store").string();
+  const token_store s{file, key};
+  BOOST_TEST(s.load().error().message == shown + ": no such store; create one with `rotary rotate --init`");
+  const auto held = s.lock().value();
+  BOOST_TEST(s.lock().error().message == shown + ": another run holds the lock " + shown + ".lock (pid " +
+                                             std::to_string(::getpid()) + "); waited 0s");
+  const auto key_file = dir.path / "k\ney";
+  BOOST_TEST(store_key::from_file(key_file).error().message ==
+             "key file " + (dir.path / "k\\ney").string() + ": No such file or directory");
 }

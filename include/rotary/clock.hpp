@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <concepts>
 #include <condition_variable>
 #include <cstdint>
@@ -71,28 +72,42 @@ class manual_clock {
   std::multiset<sys_seconds> deadlines_;
 };
 
+// The latest instant a warp clock keeps, the last second rotary's instants can name (time.hpp,
+// the state file): 9999-12-31T23:59:59Z.
+inline constexpr sys_seconds warp_clock_max = from_unix(253'402'300'799);
+
 // Virtual time that runs at `factor` times real time from a chosen start. Changing the factor
 // keeps the current instant (time never jumps back); factor 0 freezes it; `set` and `advance`
-// move it like a manual clock. Virtual time is kept to the nanosecond, `now()` floors it.
+// move it like a manual clock. Virtual time is kept as whole seconds plus nanoseconds, `now()`
+// floors it; it reaches 9999-12-31T23:59:59Z (`warp_clock_max`) and stays there when it runs
+// into it. Starting, setting or advancing past that instant throws std::out_of_range("the
+// clock cannot go past 9999-12-31T23:59:59Z").
+//
+//     rotary::warp_clock w{rotary::warp_clock_max - std::chrono::hours{1}, 3600.0};
+//     // one real second later: w.now() == warp_clock_max, and it stays there
 class warp_clock {
  public:
   explicit warp_clock(sys_seconds start, double factor = 1.0);
   [[nodiscard]] sys_seconds now() const;
   [[nodiscard]] double factor() const;
   void set_factor(double factor);  // throws std::invalid_argument unless 0 <= factor <= 1e9
-  void set(sys_seconds t);
-  void advance(seconds d);  // throws std::invalid_argument when d < 0
+  void set(sys_seconds t);         // throws std::out_of_range past warp_clock_max
+  void advance(seconds d);         // throws std::invalid_argument when d < 0, std::out_of_range past the max
   bool wait_until(sys_seconds deadline, stop_token stop = {});
 
  private:
   using steady = std::chrono::steady_clock;
-  using virtual_ns = std::chrono::sys_time<std::chrono::nanoseconds>;
-  [[nodiscard]] virtual_ns now_locked(steady::time_point real) const;
-  void rebase_locked(virtual_ns at, double factor);
+  // An instant of virtual time: a sys_time of nanoseconds would wrap after 2262-04-11.
+  struct instant {
+    sys_seconds s{};
+    std::int64_t ns = 0;  // 0 <= ns < 1e9
+  };
+  [[nodiscard]] instant now_locked(steady::time_point real) const;
+  void rebase_locked(instant at, double factor);
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  virtual_ns base_virtual_;
+  instant base_virtual_;
   steady::time_point base_real_;
   double factor_;
 };
@@ -194,18 +209,38 @@ inline std::optional<sys_seconds> manual_clock::earliest_wait() const {
   return *it;
 }
 
+namespace detail {
+[[noreturn]] inline void throw_past_warp_clock_max() {
+  throw std::out_of_range("the clock cannot go past 9999-12-31T23:59:59Z");
+}
+}  // namespace detail
+
 inline warp_clock::warp_clock(sys_seconds start, double factor)
-    : base_virtual_(start), base_real_(steady::now()), factor_(0) {
+    : base_virtual_{start, 0}, base_real_(steady::now()), factor_(0) {
+  if (start > warp_clock_max) detail::throw_past_warp_clock_max();
   set_factor(factor);
-  base_virtual_ = start;
+  base_virtual_ = {start, 0};
 }
 
-inline warp_clock::virtual_ns warp_clock::now_locked(steady::time_point real) const {
-  const auto elapsed = std::chrono::duration<double, std::nano>(real - base_real_).count() * factor_;
-  return base_virtual_ + std::chrono::nanoseconds{static_cast<std::int64_t>(elapsed)};
+inline warp_clock::instant warp_clock::now_locked(steady::time_point real) const {
+  if (factor_ == 0 || real <= base_real_) return base_virtual_;
+  const double ns = std::chrono::duration<double, std::nano>(real - base_real_).count() * factor_;
+  const double whole = std::floor(ns / 1e9);
+  // Seconds left before the max: the clock stops there (also when `ns` is past any int64).
+  const auto room = static_cast<double>(to_unix(warp_clock_max) - to_unix(base_virtual_.s));
+  if (whole >= room) return {warp_clock_max, 0};
+  auto s = static_cast<std::int64_t>(whole);
+  // The nanoseconds past the whole second; imprecise only when `ns` is beyond 2^53.
+  std::int64_t frac = base_virtual_.ns +
+                      std::clamp<std::int64_t>(static_cast<std::int64_t>(ns - whole * 1e9), 0, 999'999'999);
+  if (frac >= 1'000'000'000) {
+    frac -= 1'000'000'000;
+    ++s;  // still at most `room`: whole < room
+  }
+  return {base_virtual_.s + seconds{s}, frac};
 }
 
-inline void warp_clock::rebase_locked(virtual_ns at, double factor) {
+inline void warp_clock::rebase_locked(instant at, double factor) {
   base_virtual_ = at;
   base_real_ = steady::now();
   factor_ = factor;
@@ -213,7 +248,7 @@ inline void warp_clock::rebase_locked(virtual_ns at, double factor) {
 
 inline sys_seconds warp_clock::now() const {
   std::lock_guard lock(mutex_);
-  return std::chrono::floor<seconds>(now_locked(steady::now()));
+  return now_locked(steady::now()).s;
 }
 
 inline double warp_clock::factor() const {
@@ -235,9 +270,10 @@ inline void warp_clock::set_factor(double factor) {
 }
 
 inline void warp_clock::set(sys_seconds t) {
+  if (t > warp_clock_max) detail::throw_past_warp_clock_max();
   {
     std::lock_guard lock(mutex_);
-    rebase_locked(t, factor_);
+    rebase_locked({t, 0}, factor_);
   }
   changed_.notify_all();
 }
@@ -246,7 +282,9 @@ inline void warp_clock::advance(seconds d) {
   if (d < seconds{0}) throw std::invalid_argument("warp_clock::advance: negative duration");
   {
     std::lock_guard lock(mutex_);
-    rebase_locked(now_locked(steady::now()) + d, factor_);
+    const auto at = now_locked(steady::now());
+    if (d > warp_clock_max - at.s) detail::throw_past_warp_clock_max();
+    rebase_locked({at.s + d, at.ns}, factor_);
   }
   changed_.notify_all();
 }
@@ -257,18 +295,19 @@ inline bool warp_clock::wait_until(sys_seconds deadline, stop_token stop) {
   while (!stop.stop_requested()) {
     const auto real = steady::now();
     const auto at = now_locked(real);
-    if (at >= deadline) return true;
+    if (at.s >= deadline) return true;
     if (factor_ == 0) {
       changed_.wait(lock, [&] {
-        return stop.stop_requested() || factor_ != 0 || now_locked(steady::now()) >= deadline;
+        return stop.stop_requested() || factor_ != 0 || now_locked(steady::now()).s >= deadline;
       });
       continue;
     }
     // Woken early by any change of the clock (set, advance, factor) or a stop; at least once a
     // second in any case.
-    const double real_ns = std::chrono::duration<double, std::nano>(deadline - at).count() / factor_;
-    const auto wait_for = std::chrono::nanoseconds{static_cast<std::int64_t>(real_ns) + 1};
-    changed_.wait_until(lock, real + std::min<std::chrono::nanoseconds>(wait_for, std::chrono::seconds{1}));
+    const double virtual_ns =
+        static_cast<double>(to_unix(deadline) - to_unix(at.s)) * 1e9 - static_cast<double>(at.ns);
+    const double real_ns = std::min(virtual_ns / factor_, 1e9);
+    changed_.wait_until(lock, real + std::chrono::nanoseconds{static_cast<std::int64_t>(real_ns) + 1});
   }
   return false;
 }

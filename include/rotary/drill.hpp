@@ -6,7 +6,7 @@
 // and runs the job (the real `rotator`, or a job under test) at every fire of the schedule. The
 // simulator's seeded sample run owns every source of nondeterminism: before each rotate
 // request the drill tells the server what the simulator decided for that attempt (fail with
-// 503, commit and drop the response, or answer), so a seed replays any run. Then it compares:
+// 500, commit and drop the response, or answer), so a seed replays any run. Then it compares:
 //
 //     auto plan = rotary::prepare(scenario).value();
 //     rotary::drill_result d = rotary::run_drill(plan, {.seed = 1});
@@ -202,7 +202,9 @@ inline std::int64_t predicted_consumer_rejections(const simulation_plan& plan,
 inline wire::fault_config fault_for(attempt_script s) {
   wire::fault_config c;
   if (s == attempt_script::fail)
-    c.faults.push_back(wire::fault{.kind = wire::fault_kind::status, .count = 1, .status = 503});
+    // A 500: the server failed and committed nothing, as the simulator's failed attempt (the job
+    // counts a 502/503/504 as a rotation that may have been made, docs/rotation-job.md).
+    c.faults.push_back(wire::fault{.kind = wire::fault_kind::status, .count = 1, .status = 500});
   if (s == attempt_script::drop)
     c.faults.push_back(wire::fault{.kind = wire::fault_kind::commit_drop, .count = 1});
   return c;

@@ -33,6 +33,7 @@
 #include <rotary/clock.hpp>
 #include <rotary/detail/json_rules.hpp>
 #include <rotary/detail/json_wire.hpp>
+#include <rotary/detail/server_connection.hpp>
 #include <rotary/detail/server_crypto.hpp>
 #include <rotary/detail/server_faults.hpp>
 #include <rotary/detail/server_net.hpp>
@@ -88,10 +89,13 @@ class server_clock {
   // 0 for a manual clock, 1 for a clock that is neither manual nor warp (real time).
   [[nodiscard]] double warp() const { return warp_ ? warp_->factor() : manual_ ? 0.0 : 1.0; }
   // These throw std::logic_error when the clock cannot do it, std::invalid_argument for a
-  // negative advance or a warp factor outside [0, 1e9].
+  // negative advance or a warp factor outside [0, 1e9], std::out_of_range past
+  // 9999-12-31T23:59:59Z (`warp_clock_max`, for every kind of clock).
   void set(sys_seconds t);
   void advance(seconds d);
   void set_warp(double factor);
+  // Throws what set (when `moves`) and set_warp (when `warp`) would throw, changing nothing.
+  void check_change(bool moves, std::optional<double> warp) const;
 
  private:
   clock_ref ref_;
@@ -114,10 +118,16 @@ struct fake_server_options {
   bool restore_clock = true;         // on load, set a movable clock to the state file's instant and warp
   std::filesystem::path tls_cert{};  // PEM certificate and key: serve https
   std::filesystem::path tls_key{};
-  std::uint64_t seed = 0;                  // of the fault generator
-  std::size_t threads = 64;                // worker threads: one per concurrent keep-alive connection
-  std::size_t max_body_bytes = 16 * 1024;  // larger request bodies get 413
-  std::size_t max_events = 100'000;        // the audit log keeps the latest ones
+  std::uint64_t seed = 0;                    // of the fault generator
+  std::size_t threads = 64;                  // worker threads: one per concurrent keep-alive connection
+  std::size_t max_body_bytes = 16 * 1024;    // larger request bodies get 413 (after decoding)
+  std::size_t max_header_fields = 100;       // more header lines get 431
+  std::size_t max_header_bytes = 32 * 1024;  // more bytes of header lines get 431
+  // A request must arrive whole within this time of its worker starting to wait for it (else
+  // 408 and the connection closes); a keep-alive connection idle for idle_timeout is closed.
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{5'000};
+  std::size_t max_events = 100'000;  // the audit log keeps the latest ones
   // Called for every event (from server threads, after it is recorded; must not block long).
   std::function<void(const wire::event&)> on_event{};
 };
@@ -128,11 +138,18 @@ class fake_server_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown by a change (create_token, revoke, advance_clock, set_clock, set_warp) when the state
+// file could not be saved: the change was not made, in memory either.
+class state_not_saved : public fake_server_error {
+ public:
+  using fake_server_error::fake_server_error;
+};
+
 class fake_server {
  public:
   using options = fake_server_options;
 
-  // Checks the options (greenlist syntax, TLS pair, limits); throws fake_server_error.
+  // Checks the options (greenlist syntax, TLS pair, limits, admin key); throws fake_server_error.
   explicit fake_server(options o = {});
   ~fake_server();  // stops
   fake_server(const fake_server&) = delete;
@@ -154,7 +171,9 @@ class fake_server {
   // --- what the admin API does, in C++ -----------------------------------------------------
   // A token created now, as POST /admin/v1/tokens would with the same body; or why the limits
   // (min_period, require_expiry) refuse it. Both fields are optional: no rotation_period makes a
-  // token that cannot rotate; no expires_at needs `require_expiry = false`.
+  // token that cannot rotate; no expires_at needs `require_expiry = false`. Every change
+  // (create_token, revoke, the clock's moves) is saved to the state file before it is made:
+  // when the save fails it throws state_not_saved and nothing changed.
   //     server.create_token({.rotation_period = 3600min, .expires_at = clock.now() + rotary::days{365}})
   [[nodiscard]] outcome<wire::created_token, creation_error> create_token(
       const wire::create_token_request& request);
@@ -166,7 +185,8 @@ class fake_server {
   [[nodiscard]] wire::clock_view clock() const;
   [[nodiscard]] sys_seconds now() const { return options_.clock.now(); }
   // Move the clock; throw fake_server_error when it cannot move (a real clock; a manual clock
-  // cannot warp), std::invalid_argument for a negative advance or a bad factor.
+  // cannot warp), std::invalid_argument for a negative advance or a bad factor,
+  // std::out_of_range("the clock cannot go past 9999-12-31T23:59:59Z").
   void advance_clock(seconds d);
   void set_clock(sys_seconds t);
   void set_warp(double factor);
@@ -208,15 +228,25 @@ class fake_server {
   void reply_internal_error(const httplib::Request& req, httplib::Response& res, const std::string& what);
   void end_connection(const httplib::Request& req, bool reset) const;
   static std::optional<std::string> bearer(const httplib::Request& req, bool allow_basic);
+  // A request refused before routing (a limit, an unreadable body): the answer, its event, and
+  // the connection closes after it.
+  void refuse_request(const httplib::Request& req, httplib::Response& res, const http_error& e);
+  [[nodiscard]] http_error body_too_large() const;
   template <class T>
   static T parse_body(const httplib::Request& req);
 
   wire::token_view view_locked(std::uint32_t index, sys_seconds now,
                                const std::vector<std::uint32_t>* children) const;
   void record(wire::event e, sys_seconds at);
+  // Moves the clock (any of the three, in this order), saved first: throws state_not_saved,
+  // std::out_of_range past the max, std::logic_error or std::invalid_argument as server_clock.
+  void change_clock(std::optional<sys_seconds> set, std::optional<seconds> advance,
+                    std::optional<double> warp);
   template <class Move>
   void move_clock(Move&& move);
-  void save_locked();
+  void save_locked();  // the table and the clock as they are
+  void save_locked(sys_seconds now, double warp);
+  [[noreturn]] void throw_not_saved(const state_file_error& e) const;
   void load_state();
   std::string derive_child_secret(std::string_view parent_secret) const;
   outcome<wire::created_token, creation_error> create(const wire::create_token_request& request,
@@ -255,23 +285,33 @@ class fake_server {
 
 // ---------------------------------------------------------------------------------------------
 
+inline void server_clock::check_change(bool moves, std::optional<double> warp) const {
+  if (moves && !movable())
+    throw std::logic_error("the server's clock cannot be moved (it is not a manual or warp clock)");
+  if (!warp) return;
+  if (!warp_ && !(manual_ && *warp == 0))
+    throw std::logic_error(manual_ ? "a manual clock cannot run: its warp is always 0"
+                                   : "the server's clock cannot be warped (it is not a warp clock)");
+  if (!(*warp >= 0 && *warp <= 1e9)) throw std::invalid_argument("warp factor must be between 0 and 1e9");
+}
+
 inline void server_clock::set(sys_seconds t) {
+  check_change(true, std::nullopt);
+  if (t > warp_clock_max) detail::throw_past_warp_clock_max();
   if (manual_) return manual_->set(t);
-  if (warp_) return warp_->set(t);
-  throw std::logic_error("the server's clock cannot be moved (it is not a manual or warp clock)");
+  warp_->set(t);
 }
 
 inline void server_clock::advance(seconds d) {
+  check_change(true, std::nullopt);
+  if (d > warp_clock_max - now()) detail::throw_past_warp_clock_max();
   if (manual_) return manual_->advance(d);
-  if (warp_) return warp_->advance(d);
-  throw std::logic_error("the server's clock cannot be moved (it is not a manual or warp clock)");
+  warp_->advance(d);
 }
 
 inline void server_clock::set_warp(double factor) {
-  if (warp_) return warp_->set_factor(factor);
-  if (manual_ && factor == 0) return;
-  throw std::logic_error(manual_ ? "a manual clock cannot run: its warp is always 0"
-                                 : "the server's clock cannot be warped (it is not a warp clock)");
+  check_change(false, factor);
+  if (warp_) warp_->set_factor(factor);
 }
 
 namespace detail {
@@ -286,13 +326,38 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-// Exposes the listening socket, to raise cpp-httplib's listen backlog of 5.
-template <class Base>
-class tuned_server : public Base {
- public:
-  using Base::Base;
-  [[nodiscard]] int listening_socket() const { return static_cast<int>(this->svr_sock_); }
-};
+// "Bearer <credential>" (or "Basic <credential>" when `allow_basic`): the scheme in any case,
+// exactly one space, and one or more visible ASCII characters (0x21-0x7e) to the end of the
+// value; nullopt for anything else (another scheme, no credential, a second space, a tab, a
+// trailing space, a NUL or any other control byte, a byte over 0x7e).
+//     parse_credential("bearer abc", false) == "abc";  parse_credential("Bearer  abc", false) == nullopt
+inline std::optional<std::string_view> parse_credential(std::string_view value, bool allow_basic) {
+  const auto space = value.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const auto scheme = value.substr(0, space);
+  if (!iequals(scheme, "Bearer") && !(allow_basic && iequals(scheme, "Basic"))) return std::nullopt;
+  const auto credential = value.substr(space + 1);
+  if (credential.empty()) return std::nullopt;
+  for (char c : credential)
+    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) return std::nullopt;
+  return credential;
+}
+
+// What is wrong with an admin key chosen by the user (nullopt: nothing). It must be 8 to 1024
+// visible ASCII characters (0x21-0x7e): it travels in a header as "Bearer <key>". The key's
+// own characters are never quoted.
+inline std::optional<std::string> admin_key_problem(std::string_view key) {
+  if (key.size() < 8) return "must be at least 8 characters long (it has " + std::to_string(key.size()) + ")";
+  if (key.size() > 1024)
+    return "must be at most 1024 characters long (it has " + std::to_string(key.size()) + ")";
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const auto c = static_cast<unsigned char>(key[i]);
+    if (c < 0x21 || c > 0x7e)
+      return "must be printable ASCII without spaces: character " + std::to_string(i + 1) +
+             " is a space, a control character or not ASCII";
+  }
+  return std::nullopt;
+}
 
 // {"<key>": [items...]}, built key by key and element by element (see json_wire.hpp: a braced
 // list would instantiate nlohmann's constructors for each key length and for the vector).
@@ -335,6 +400,16 @@ inline fake_server::fake_server(options o)
     if (!range) throw fake_server_error("greenlist " + text + ": " + error);
     greenlist_.push_back(*range);
   }
+  if (!options_.admin_key.empty())
+    if (const auto problem = detail::admin_key_problem(options_.admin_key))
+      throw fake_server_error("admin key " + *problem);
+  if (options_.max_body_bytes > 64 * 1024 * 1024)
+    throw fake_server_error("max_body_bytes must be at most 64 MiB");
+  if (options_.max_header_fields < 1 || options_.max_header_bytes < 1024)
+    throw fake_server_error("max_header_fields must be at least 1 and max_header_bytes at least 1024");
+  if (options_.request_timeout < std::chrono::milliseconds{1} ||
+      options_.idle_timeout < std::chrono::milliseconds{1})
+    throw fake_server_error("request_timeout and idle_timeout must be positive");
   admin_key_ = options_.admin_key.empty() ? detail::new_secret() : options_.admin_key;
   admin_key_hash_ = detail::sha256(admin_key_);
   detail::random_bytes(replay_key_.data(), replay_key_.size());
@@ -353,6 +428,12 @@ inline std::string fake_server::start() {
     std::lock_guard lock(table_mutex_);
     load_state();
   }
+  detail::connection_limits limits;
+  limits.max_header_fields = options_.max_header_fields;
+  limits.max_header_bytes = options_.max_header_bytes;
+  limits.max_body_wire_bytes = 8 * options_.max_body_bytes + 1024;  // chunk framing: 1-byte chunks take 6
+  limits.request_timeout = options_.request_timeout;
+  limits.idle_timeout = options_.idle_timeout;
   std::function<int()> listening_socket;
   if (!options_.tls_cert.empty()) {
     auto s = std::make_unique<detail::tuned_server<httplib::SSLServer>>(options_.tls_cert.c_str(),
@@ -360,10 +441,12 @@ inline std::string fake_server::start() {
     if (!s->is_valid())
       throw fake_server_error("cannot use TLS certificate " + options_.tls_cert.string() + " with key " +
                               options_.tls_key.string());
+    s->set_limits(limits);
     listening_socket = [p = s.get()] { return p->listening_socket(); };
     server_ = std::move(s);
   } else {
     auto s = std::make_unique<detail::tuned_server<httplib::Server>>();
+    s->set_limits(limits);
     listening_socket = [p = s.get()] { return p->listening_socket(); };
     server_ = std::move(s);
   }
@@ -377,32 +460,89 @@ inline std::string fake_server::start() {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // Keep-alive and timeouts are guarded_stream's (server_connection.hpp); these values only
+  // fill cpp-httplib's "Keep-Alive: timeout=5, max=..." answer header.
   svr.set_keep_alive_max_count(1'000'000'000);
+  svr.set_keep_alive_timeout(std::max<time_t>(1, std::chrono::ceil<seconds>(options_.idle_timeout).count()));
   svr.set_payload_max_length(options_.max_body_bytes);
-  // cpp-httplib answers a POST without Content-Length with 400 after a read timeout, before any
-  // handler runs; a request without a body is therefore served here, before routing.
+  // Runs once the headers are read, before any byte of the body. A request without a body is
+  // served here (cpp-httplib would answer a POST without Content-Length with 400 after a read
+  // timeout); one whose Content-Length is over the limit is refused without reading the body;
+  // a body on a method that takes none is not read (the connection closes after the answer).
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    const bool may_have_body =
-        req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || req.method == "DELETE";
-    if (may_have_body) {
-      if (req.has_header("Transfer-Encoding")) return httplib::Server::HandlerResponse::Unhandled;
-      if (req.has_header("Content-Length")) {
-        const auto v = req.get_header_value("Content-Length");
-        std::uint64_t n = 0;
-        const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc{} || p != v.data() + v.size() || n != 0)
-          return httplib::Server::HandlerResponse::Unhandled;
+    using handled = httplib::Server::HandlerResponse;
+    auto* connection = detail::guarded_stream::current();
+    const bool coded = req.has_header("Transfer-Encoding");
+    std::optional<std::uint64_t> length;
+    if (req.has_header("Content-Length")) {
+      const auto v = req.get_header_value("Content-Length");
+      std::uint64_t n = 0;
+      const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (v.empty() || ec != std::errc{} || p != v.data() + v.size() ||
+          req.get_header_value_count("Content-Length") != 1) {
+        refuse_request(req, res, {400, "bad-request", "Content-Length is not one decimal number"});
+        return handled::Handled;
       }
+      length = n;
     }
+    if (coded && (length || !detail::iequals(req.get_header_value("Transfer-Encoding"), "chunked") ||
+                  req.get_header_value_count("Transfer-Encoding") != 1)) {
+      refuse_request(req, res,
+                     {400, "bad-request", "Transfer-Encoding must be chunked, without Content-Length"});
+      return handled::Handled;
+    }
+    if (!coded && (!length || *length == 0)) {
+      serve(req, res);
+      return handled::Handled;
+    }
+    if (length && *length > options_.max_body_bytes) {
+      refuse_request(req, res, body_too_large());
+      return handled::Handled;
+    }
+    const std::string& m = req.method;
+    // cpp-httplib reads no body for other methods, nor a DELETE's without Content-Length.
+    if (m == "POST" || m == "PUT" || m == "PATCH" || (m == "DELETE" && length)) return handled::Unhandled;
     serve(req, res);
-    return httplib::Server::HandlerResponse::Handled;
+    if (connection != nullptr) connection->close_after_response();
+    return handled::Handled;
   });
-  auto with_body = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); };
+  // The body, read through a receiver that stops at the limit (after chunked decoding and any
+  // Content-Encoding, so neither a chunked stream nor a compressed one is buffered past it).
+  auto with_body = [this](const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& read) {
+    std::string body;
+    std::size_t received = 0;
+    bool over = false;
+    const bool multipart = req.is_multipart_form_data();  // cpp-httplib parses it: its parts are dropped
+    const auto receive = [&](const char* data, std::size_t n) {
+      if (n > options_.max_body_bytes - received) {
+        over = true;
+        return false;
+      }
+      received += n;
+      if (!multipart) body.append(data, n);
+      return true;
+    };
+    const bool ok =
+        multipart ? read([](const httplib::MultipartFormData&) { return true; }, receive) : read(receive);
+    if (!ok) {
+      auto* connection = detail::guarded_stream::current();
+      const auto hit = connection != nullptr ? connection->hit() : detail::limit_hit::none;
+      if (over || hit == detail::limit_hit::body_too_large) return refuse_request(req, res, body_too_large());
+      if (hit == detail::limit_hit::timed_out)
+        return refuse_request(req, res, {408, "request-timeout", "the request did not arrive in time"});
+      return refuse_request(req, res, {400, "bad-request", "the request body could not be read"});
+    }
+    httplib::Request with = req;
+    with.body = std::move(body);
+    serve(with, res);
+  };
   svr.Post(".*", with_body);
   svr.Put(".*", with_body);
   svr.Patch(".*", with_body);
   svr.Delete(".*", with_body);
-  // Whatever cpp-httplib refuses itself (413, unparsable requests) still gets a JSON body.
+  // Whatever cpp-httplib refuses itself (unparsable requests, and the limits of guarded_stream)
+  // still gets a JSON body.
   svr.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
                                                                     httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
@@ -410,15 +550,43 @@ inline std::string fake_server::start() {
                  "HTTP status " + std::to_string(res.status)};
     if (res.status == 400) e = {400, "bad-request", "the request could not be parsed"};
     if (res.status == 404) e = {404, "not-found", "no such path: " + req.path};
-    if (res.status == 413)
-      e = {413, "body-too-large",
-           "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"};
+    if (res.status == 413) e = body_too_large();
     if (res.status == 414) e = {414, "uri-too-long", "the request target is too long"};
+    // What follows an unparsable request on the connection cannot be trusted: it closes.
+    auto* connection = detail::guarded_stream::current();
+    if (connection != nullptr) connection->close_after_response();
+    switch (connection != nullptr ? connection->hit() : detail::limit_hit::none) {
+      case detail::limit_hit::line_too_long:
+        e = {414, "uri-too-long", "the request target is too long"};
+        break;
+      case detail::limit_hit::headers_too_large:
+        e = {431, "headers-too-large",
+             "the request's header fields are too large (at most " +
+                 std::to_string(options_.max_header_fields) + " fields, " +
+                 std::to_string(options_.max_header_bytes) + " bytes in all, 8192 bytes a line)"};
+        break;
+      case detail::limit_hit::body_too_large:
+        e = body_too_large();
+        break;
+      case detail::limit_hit::timed_out:
+        e = {408, "request-timeout", "the request did not arrive in time"};
+        break;
+      case detail::limit_hit::none:
+        break;
+    }
     reply_error(res, e);
     record({.kind = "request", .method = req.method, .path = req.path, .status = e.status, .error = e.code},
            now());
     return httplib::Server::HandlerResponse::Handled;
   }));
+  // A connection that ends after this answer says so.
+  svr.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    const auto* connection = detail::guarded_stream::current();
+    if (connection == nullptr || !connection->closing()) return;
+    res.headers.erase("Keep-Alive");
+    res.headers.erase("Connection");
+    res.set_header("Connection", "close");
+  });
   svr.set_exception_handler(
       [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown exception";
@@ -483,6 +651,7 @@ inline void fake_server::load_state() {
   if (options_.state_file.empty()) return;
   const auto name = options_.state_file.string();
   try {
+    detail::remove_stale_temporaries(options_.state_file);  // of a save killed midway
     const auto text = detail::read_state_file(options_.state_file);
     if (text) {
       auto snapshot = detail::state_from_text(*text);
@@ -500,11 +669,18 @@ inline void fake_server::load_state() {
   }
 }
 
-inline void fake_server::save_locked() {
+inline void fake_server::save_locked() { save_locked(now(), options_.clock.warp()); }
+
+inline void fake_server::throw_not_saved(const state_file_error& e) const {
+  throw state_not_saved("state file " + options_.state_file.string() + ": " + e.what() +
+                        " (nothing was changed)");
+}
+
+inline void fake_server::save_locked(sys_seconds at, double warp) {
   if (options_.state_file.empty()) return;
   detail::server_snapshot s;
-  s.now = now();
-  s.warp = options_.clock.warp();
+  s.now = at;
+  s.warp = warp;
   s.replay_key = replay_key_;
   // The snapshot writer reads the table; copying it would double the memory, so it is
   // serialised in place.
@@ -540,7 +716,12 @@ inline outcome<wire::created_token, creation_error> fake_server::create(
   {
     std::lock_guard lock(table_mutex_);
     index = table_.insert(hash, *state);
-    save_locked();
+    try {
+      save_locked();
+    } catch (const state_file_error& e) {
+      table_.pop_back();
+      throw_not_saved(e);
+    }
   }
   wire::created_token t{detail::token_table::id(index), std::move(secret), state->created_at,
                         state->rotation_period, state->expires_at};
@@ -560,8 +741,13 @@ inline bool fake_server::revoke(std::string_view id, const httplib::Request* req
     std::lock_guard lock(table_mutex_);
     const auto index = table_.parse_id(id);
     if (!index) return false;
-    table_[*index].revoked = true;
-    save_locked();
+    const bool was = std::exchange(table_[*index].revoked, true);
+    try {
+      save_locked();
+    } catch (const state_file_error& e) {
+      table_[*index].revoked = was;
+      throw_not_saved(e);
+    }
   }
   wire::event e{.kind = "token-revoked", .token_id = std::string(id)};
   if (req) {
@@ -631,34 +817,54 @@ inline std::size_t fake_server::token_count() const {
 
 inline wire::clock_view fake_server::clock() const { return {options_.clock.now(), options_.clock.warp()}; }
 
-// Moves the clock, then saves and logs it: a clock that cannot move is a fake_server_error; a
-// bad argument (negative advance, bad factor) stays std::invalid_argument.
+inline void fake_server::change_clock(std::optional<sys_seconds> set, std::optional<seconds> advance,
+                                      std::optional<double> warp) {
+  std::lock_guard lock(table_mutex_);  // also orders this save with the others
+  options_.clock.check_change(set || advance, warp);
+  // The instant and factor after the change are saved first; the clock moves once they are.
+  sys_seconds target = set ? *set : now();
+  if (target > warp_clock_max) detail::throw_past_warp_clock_max();
+  if (advance) {
+    if (*advance < seconds{0}) throw std::invalid_argument("advance: negative duration");
+    if (*advance > warp_clock_max - target) detail::throw_past_warp_clock_max();
+    target += *advance;
+  }
+  try {
+    save_locked(target, warp ? *warp : options_.clock.warp());
+  } catch (const state_file_error& e) {
+    throw_not_saved(e);
+  }
+  if (set || advance) options_.clock.set(target);
+  if (warp) options_.clock.set_warp(*warp);
+}
+
+// Moves the clock, then logs it: a clock that cannot move is a fake_server_error; a bad
+// argument (negative advance, bad factor) stays std::invalid_argument, past the max
+// std::out_of_range.
 template <class Move>
 void fake_server::move_clock(Move&& move) {
   try {
     move();
   } catch (const std::invalid_argument&) {
     throw;
+  } catch (const std::out_of_range&) {
+    throw;
   } catch (const std::logic_error& e) {
     throw fake_server_error(e.what());
-  }
-  {
-    std::lock_guard lock(table_mutex_);
-    save_locked();
   }
   record({.kind = "clock"}, now());
 }
 
 inline void fake_server::advance_clock(seconds d) {
-  move_clock([&] { options_.clock.advance(d); });
+  move_clock([&] { change_clock(std::nullopt, d, std::nullopt); });
 }
 
 inline void fake_server::set_clock(sys_seconds t) {
-  move_clock([&] { options_.clock.set(t); });
+  move_clock([&] { change_clock(t, std::nullopt, std::nullopt); });
 }
 
 inline void fake_server::set_warp(double factor) {
-  move_clock([&] { options_.clock.set_warp(factor); });
+  move_clock([&] { change_clock(std::nullopt, std::nullopt, factor); });
 }
 
 inline void fake_server::set_faults(wire::fault_config faults) {
@@ -722,6 +928,7 @@ inline void fake_server::handle(const httplib::Request& req, httplib::Response& 
     bool was = std::exchange(detached_, true);
     ~detach() { detached_ = was; }
   } guard;
+  const detail::guarded_stream::current_scope no_connection(nullptr);
   try {
     serve(req, res);
   } catch (const std::exception& e) {
@@ -733,32 +940,48 @@ inline void fake_server::handle(const httplib::Request& req, httplib::Response& 
 inline void fake_server::end_connection(const httplib::Request& req, bool reset) const {
   if (detached_) return;  // handle(): there is no connection
   int fd = -1;
-  if (req.ssl != nullptr)
+  if (const auto* connection = detail::guarded_stream::current())
+    fd = connection->socket();
+  else if (req.ssl != nullptr)
     fd = SSL_get_fd(req.ssl);
   else
     fd = detail::find_connection(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
   detail::end_connection(fd, reset);
 }
 
-// The credential of "Authorization: Bearer <x>" (or "Basic <x>" when allowed; the scheme is
-// case-insensitive); "" when the header is there but malformed; nullopt when it is missing.
+// The credential of "Authorization: Bearer <x>" (or "Basic <x>" when allowed), exactly as
+// detail::parse_credential reads it; "" when the header is there but malformed (or there are
+// several); nullopt when it is missing. Over a connection the header's raw bytes are read
+// (cpp-httplib trims the value and percent-decodes it).
 inline std::optional<std::string> fake_server::bearer(const httplib::Request& req, bool allow_basic) {
-  if (!req.has_header("Authorization")) return std::nullopt;
-  const std::string value = req.get_header_value("Authorization");
-  const auto space = value.find(' ');
-  if (space == std::string::npos) return std::string();
-  const std::string_view scheme(value.data(), space);
-  if (!detail::iequals(scheme, "Bearer") && !(allow_basic && detail::iequals(scheme, "Basic")))
-    return std::string();
-  std::string_view credential(value);
-  credential.remove_prefix(space);
-  while (!credential.empty() && (credential.front() == ' ' || credential.front() == '\t'))
-    credential.remove_prefix(1);
-  while (!credential.empty() && (credential.back() == ' ' || credential.back() == '\t'))
-    credential.remove_suffix(1);
-  for (char c : credential)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return std::string();
-  return std::string(credential);
+  std::string value;
+  std::size_t count = 0;
+  if (const auto* connection = detail::guarded_stream::current()) {
+    const auto& raw = connection->authorization();
+    count = raw.size();
+    if (count != 0) value = raw.front();
+  } else {
+    count = req.get_header_value_count("Authorization");
+    if (count != 0) value = req.get_header_value("Authorization");
+  }
+  if (count == 0) return std::nullopt;
+  if (count > 1) return std::string();
+  const auto credential = detail::parse_credential(value, allow_basic);
+  return credential ? std::string(*credential) : std::string();
+}
+
+inline fake_server::http_error fake_server::body_too_large() const {
+  return {413, "body-too-large",
+          "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"};
+}
+
+inline void fake_server::refuse_request(const httplib::Request& req, httplib::Response& res,
+                                        const http_error& e) {
+  if (auto* connection = detail::guarded_stream::current()) connection->close_after_response();
+  res = httplib::Response{};
+  reply_error(res, e);
+  record({.kind = "request", .method = req.method, .path = req.path, .status = e.status, .error = e.code},
+         now());
 }
 
 template <class T>
@@ -780,13 +1003,11 @@ T fake_server::parse_body(const httplib::Request& req) {
 }
 
 inline void fake_server::serve(const httplib::Request& req, httplib::Response& res) {
-  if (req.body.size() > options_.max_body_bytes) {  // chunked bodies are not limited by cpp-httplib
-    reply_error(res,
-                {413, "body-too-large",
-                 "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"});
-    record(
-        {.kind = "request", .method = req.method, .path = req.path, .status = 413, .error = "body-too-large"},
-        now());
+  if (req.body.size() > options_.max_body_bytes) {  // handle(): over a connection, never read this far
+    const auto e = body_too_large();
+    reply_error(res, e);
+    record({.kind = "request", .method = req.method, .path = req.path, .status = 413, .error = e.code},
+           now());
     return;
   }
   const std::string_view path = req.path;
@@ -976,10 +1197,19 @@ inline void fake_server::rotate(const httplib::Request& req, httplib::Response& 
                     id);
     }
   } else {
+    const auto parent_before = table_[*index];
     child = table_.insert(child_hash, result->child, *index);
     table_[*index].state = result->parent;
     if (table_[*index].first_child == detail::no_token) table_[*index].first_child = child;
-    save_locked();
+    try {
+      save_locked();
+    } catch (const state_file_error&) {  // the rotation is undone: the client may simply retry
+      table_.pop_back();
+      table_[*index] = parent_before;
+      lock.unlock();
+      return refuse(500, "state-not-saved",
+                    "the server could not save its state file: the token was not rotated, try again", id);
+    }
   }
   const auto child_state = table_[child].state;
   const auto child_id = detail::token_table::id(child);
@@ -1071,15 +1301,15 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
           if (!options_.clock.movable())
             throw http_error{409, "clock-not-movable",
                              "the server's clock is the system clock: it cannot be moved"};
-          if (body.set) options_.clock.set(*body.set);
-          if (body.advance) options_.clock.advance(*body.advance);
-          if (body.warp) options_.clock.set_warp(*body.warp);
+          change_clock(body.set, body.advance, body.warp);
+        } catch (const std::out_of_range&) {
+          throw http_error{400, "invalid-request",
+                           std::string(body.advance ? "advanceSeconds" : "set") +
+                               ": the clock cannot go past 9999-12-31T23:59:59Z"};
+        } catch (const state_not_saved&) {
+          throw;
         } catch (const std::logic_error& e) {
           throw http_error{409, "clock-not-movable", e.what()};
-        }
-        {
-          std::lock_guard lock(table_mutex_);
-          save_locked();
         }
         kind = "clock";
       } else if (m != "GET") {
@@ -1109,6 +1339,12 @@ inline void fake_server::serve_admin(const httplib::Request& req, httplib::Respo
       throw http_error{404, "not-found", "no such path: " + req.path};
     }
     record({.kind = kind, .method = m, .path = req.path, .status = res.status, .token_id = token_id}, now());
+  } catch (const state_not_saved& e) {  // nothing was changed
+    res = httplib::Response{};
+    reply_error(res, {500, "state-not-saved", e.what()});
+    record(
+        {.kind = "admin", .method = req.method, .path = req.path, .status = 500, .error = "state-not-saved"},
+        at);
   } catch (const http_error& e) {
     reply_error(res, e);
     record({.kind = e.status == 401 ? "admin-refused" : "admin",

@@ -11,9 +11,15 @@
 //      its buffer ends; only then calls `on_new_token`;
 //   5. retries transient errors (429, 5xx, transport, unreadable answers) with exponential
 //      backoff, honouring Retry-After, while the token it holds is still usable; never retries
-//      401, 400 or 403;
-//   6. never hides a lost response: when an answer went missing and the server then says
-//      "already rotated", the report is `chain_broken` and says what a person must do.
+//      401, 400 or 403; never sleeps longer than `max_retry_delay`, nor past the token's end;
+//   6. never hides a lost response: when an answer went missing (or a gateway's 502/503/504, or
+//      a 200 whose createdAt is far from the job's clock, left it in doubt) and the server then
+//      says "already rotated", the report is `chain_broken` and says what a person must do;
+//   7. retries a failing save of the new token with backoff while the parent still works, before
+//      giving up the only copy of the new secret;
+//   8. says how long the token it holds works, from what the server said (a 401 means: no
+//      longer, or at most a buffer after "already-rotated"), and warns about a plain-http
+//      endpoint that is not loopback.
 //
 //     rotary::token_store store{"/var/lib/rotary/token.store", key};
 //     rotary::rotator job{store, {.endpoint = "https://customer-be.example.com",
@@ -43,15 +49,26 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rotary {
 
 struct rotator_options {
-  std::string endpoint{};        // the rotate URL; "" uses the one in the store
-  job_strategy strategy{};       // always, or when_due with a margin (job_strategy.hpp)
-  int retries = 3;               // attempts after the first, for transient errors
-  seconds retry_delay{30};       // the first backoff; doubled after each failure
-  seconds max_retry_delay{600};  // the longest backoff (Retry-After may ask for longer)
+  std::string endpoint{};   // the rotate URL; "" uses the one in the store
+  job_strategy strategy{};  // always, or when_due with a margin (job_strategy.hpp)
+  int retries = 3;          // attempts after the first, for transient errors
+  seconds retry_delay{30};  // the first backoff; doubled after each failure
+  // The longest wait between two tries, holding the lock. A Retry-After longer than this ends
+  // the run (the next run retries) rather than sleeping for hours.
+  seconds max_retry_delay{600};
+  // How close to a token's end the job stops waiting: a Retry-After that would end later than
+  // the held token's end minus this ends the run now, and a failing save of a new token is
+  // retried until the parent's end minus this (docs/rotation-job.md).
+  seconds safety_margin{10};
+  // A 200 whose createdAt is further than this from the job's clock (in the past or the future)
+  // is not trusted: the new token is not stored and the rotation stays in doubt. From 5 minutes
+  // on, the report warns.
+  seconds max_server_skew{std::chrono::hours{1}};
   client_options client{};
   std::chrono::milliseconds lock_wait{std::chrono::seconds{10}};  // a second run waits this long
   // Called with the new token once it is saved (never before): switch the application here.
@@ -80,18 +97,22 @@ struct run_report {
   std::optional<rotate_error> error;               // the last error from the server or the network
   std::optional<store_error> store;                // the store's error, for store_failed / busy
   bool recovered = false;                          // a save interrupted by a crash was completed first
-  std::string detail;                              // what happened, in a clause (no secret)
-  std::string advice;                              // what a person must do ("" when nothing)
+  int save_attempts = 0;                           // saves of a new token tried (0: no new token to save)
+  seconds save_retried{0};            // from the first failed save of the new token to the last try
+  std::vector<std::string> warnings;  // what works but should not be so ("plain http to ...")
+  std::string detail;                 // what happened, in a clause (no secret)
+  std::string advice;                 // what a person must do ("" when nothing)
 
   [[nodiscard]] int exit_code() const noexcept;
-  // One line for a cron log: "<finished> <status>: <detail>[; <advice>]".
+  // One line for a cron log: "<finished> <status>: <detail>[; warning: <w>]...[; <advice>]".
   [[nodiscard]] std::string line() const;
 };
 
 // {"status", "exitCode", "startedAt", "finishedAt", "attempts", "token", "usableUntil",
 //  "secondsLeft", "endedBy", "rotateFrom", "previousUsableUntil", "chainEndsAt",
-//  "unansweredRotation", "error", "storeError", "recovered", "detail", "advice", "line"}; times
-// ISO-8601, absent values null.
+//  "unansweredRotation", "error", "storeError", "recovered", "saveAttempts",
+//  "saveRetriedSeconds", "warnings", "detail", "advice", "line"}; times ISO-8601, absent values
+// null, "warnings" an array (empty when none).
 void to_json(nlohmann::json& j, const run_report& r);
 
 class rotator {
@@ -165,10 +186,53 @@ inline std::string until_text(std::optional<sys_seconds> until, sys_seconds now)
   if (*until <= now) return format_time(*until) + " (" + format_duration(now - *until) + " ago)";
   return format_time(*until) + " (in " + format_duration(*until - now) + ")";
 }
+
+// A failing save of a new token is retried after 1 s, 2 s, 4 s, ... at most 30 s apart.
+inline constexpr seconds first_save_retry{1};
+inline constexpr seconds longest_save_retry{30};
+
+inline std::string times(int n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+// A host of parse_endpoint that names this machine: 127.0.0.0/8 as a dotted quad, [::1], or
+// "localhost" (any case). Anything else, even an alias of these, is not loopback.
+inline bool is_loopback_host(std::string_view host) {
+  if (host == "[::1]") return true;
+  if (host.size() == 9) {
+    constexpr std::string_view name = "localhost";
+    bool same = true;
+    for (std::size_t i = 0; i < name.size(); ++i)
+      same = same && (host[i] == name[i] || host[i] == static_cast<char>(name[i] - 'a' + 'A'));
+    if (same) return true;
+  }
+  int parts = 0;
+  std::size_t at = 0;
+  std::string_view first;
+  while (at <= host.size()) {
+    const auto dot = std::min(host.find('.', at), host.size());
+    const auto part = host.substr(at, dot - at);
+    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string_view::npos)
+      return false;
+    if (std::stoi(std::string(part)) > 255) return false;
+    if (parts++ == 0) first = part;
+    at = dot + 1;
+  }
+  return parts == 4 && first == "127";
+}
+
+// The warning for a plain-http endpoint that is not loopback; nullopt otherwise.
+inline std::optional<std::string> plain_http_warning(const endpoint& e) {
+  if (e.scheme != "http" || is_loopback_host(e.host)) return std::nullopt;
+  return "plain http to " + e.host +
+         " (not loopback): the token and the new one cross the network "
+         "unencrypted; use https://";
+}
 }  // namespace detail
 
 inline std::string run_report::line() const {
   std::string s = format_time(finished) + " " + std::string(to_string(status)) + ": " + detail;
+  for (const auto& w : warnings) s += "; warning: " + w;
   if (!advice.empty()) s += "; " + advice;
   return s;
 }
@@ -208,6 +272,9 @@ inline void to_json(nlohmann::json& j, const run_report& r) {
       r.store ? nlohmann::json{{"code", std::string(r.store->code())}, {"message", r.store->message}}
               : nlohmann::json();
   j["recovered"] = r.recovered;
+  j["saveAttempts"] = r.save_attempts;
+  j["saveRetriedSeconds"] = r.save_retried.count();
+  j["warnings"] = r.warnings;
   j["detail"] = r.detail;
   j["advice"] = r.advice.empty() ? nlohmann::json() : nlohmann::json(r.advice);
   j["line"] = r.line();
@@ -298,6 +365,8 @@ inline run_report rotator::run() {
     r.status = run_status::misconfigured;
     r.detail = e.error().message;
     return finish(r);
+  } else if (auto w = detail::plain_http_warning(*e)) {
+    r.warnings.push_back(std::move(*w));
   }
 
   sys_seconds now = clock_.now();
@@ -341,6 +410,10 @@ inline run_report rotator::run() {
 
   // 4. Rotate, with retries.
   bool doubt = c.unanswered_rotation.has_value();
+  // How the rotation sent at the mark may have been made without this job getting the child.
+  std::string doubt_why = "got no answer";
+  std::string gave_up;       // why the run stopped while it had retries left ("" when it did not)
+  std::string check_clocks;  // advice when the server's createdAt was not trusted
   std::optional<rotate_error> last;
   for (;;) {
     now = clock_.now();
@@ -362,11 +435,39 @@ inline run_report rotator::run() {
       c = intent;
     }
     ++r.attempts;
+    const sys_seconds sent_at = now;
     auto answer = rotate(endpoint, c.current.secret, options_.client);
     now = clock_.now();
     if (answer) {
-      // 5. Save the child before anything uses it.
-      const auto& child = *answer;
+      auto& child = *answer;
+      const bool ahead = child.created_at > now;
+      const seconds skew = ahead ? child.created_at - now : now - child.created_at;
+      const std::string skew_text = "createdAt " + format_time(child.created_at) + " is " +
+                                    format_duration(skew) + (ahead ? " ahead of" : " behind") +
+                                    " this job's clock";
+      if (skew > options_.max_server_skew) {
+        // 5a. A 200 is trusted only if it makes sense. This one may well have committed (the
+        // mark stays, the next run finds out), but a token stored with these facts would be
+        // rotated too late or taken for dead: it is not stored, and the secret is wiped.
+        OPENSSL_cleanse(child.raw_secret.data(), child.raw_secret.size());
+        last = rotate_error{
+            rotate_error::malformed_response,
+            200,
+            "implausible-created-at",
+            skew_text + ", more than the " + format_duration(options_.max_server_skew) + " it trusts",
+            {},
+            true};
+        r.error = last;
+        doubt = true;
+        doubt_why = "got a 200 this job did not trust";
+        gave_up =
+            "the new token was not stored (with facts from a clock this far off it would be rotated too late "
+            "or taken for dead) and this run does not retry (the server would rotate again)";
+        check_clocks = "a person must check this host's clock and the server's (NTP); ";
+        break;
+      }
+
+      // 5b. Save the child before anything uses it.
       store_contents next = c;
       stored_token parent = c.current;
       if (!parent.state.rotated_at) parent.state.rotated_at = child.created_at;
@@ -376,17 +477,59 @@ inline run_report rotator::run() {
       next.unverified = false;
       next.unanswered_rotation.reset();
       next.endpoint = endpoint;
+      if (skew > minutes{5})
+        r.warnings.push_back("the server's clock differs from ours by " + format_duration(skew) + " (" +
+                             skew_text + "); beyond " + format_duration(options_.max_server_skew) +
+                             " the answer is not trusted");
+      if (!c.unverified && c.current.state.rotation_period &&
+          *c.current.state.rotation_period != child.rotation_period)
+        r.warnings.push_back("the server gave the new token a rotation period of " +
+                             std::to_string(child.rotation_period.count()) + " minutes, the store said " +
+                             std::to_string(c.current.state.rotation_period->count()) +
+                             " (a child keeps its parent's period): the store now has the server's");
+
+      // The server rotated the parent after this request left, whatever its clock says: it works
+      // at least until a buffer after the mark (after this attempt, under the API's `reject`),
+      // unless its own period ends it first. The report says so (times in the job's clock), and a
+      // failing save is retried until then, less the margin: giving up loses the only copy of
+      // the new secret.
+      const auto parent_end = policy.usable_until(conservative(c));
+      token_state rotated_now = c.current.state;
+      if (!rotated_now.rotated_at) rotated_now.rotated_at = sent_at;
+      const sys_seconds save_deadline =
+          policy.usable_until(rotated_now).value_or(sent_at + c.buffer) - options_.safety_margin;
       outcome<std::uint64_t, store_error> saved = store_error{};
-      for (int k = 0; k < 3; ++k) {
+      std::optional<sys_seconds> first_failure;
+      std::string first_error;
+      seconds wait = detail::first_save_retry;
+      for (;;) {
+        ++r.save_attempts;
         saved = store_.save(*lock, next);
         if (saved || saved.error().kind == store_error::unsynced) break;
+        now = clock_.now();
+        if (!first_failure) {
+          first_failure = now;
+          first_error = saved.error().message;
+        }
+        const sys_seconds at = std::min(now + wait, save_deadline);
+        if (at <= now) break;
+        clock_.wait_until(at);
+        wait = std::min(wait * 2, detail::longest_save_retry);
       }
+      now = clock_.now();
+      if (first_failure) r.save_retried = now - *first_failure;
       if (!saved && saved.error().kind != store_error::unsynced) {
         r.status = run_status::chain_broken;
         r.store = saved.error();
-        r.detail = "the server rotated the token but the new one could not be saved (" +
-                   saved.error().message + "); it is lost when this run ends, the old one works until " +
-                   detail::until_text(policy.usable_until(parent.state), now);
+        r.usable_until = parent_end;
+        r.previous_until = parent_end;
+        r.detail =
+            "the server rotated the token but the new one could not be saved (" + saved.error().message +
+            "; " + detail::times(r.save_attempts, "try", "tries") + " over " +
+            format_duration(r.save_retried) + ", until " + format_duration(options_.safety_margin) +
+            " before the old one may stop working); the new one is lost when this run ends, the old one "
+            "works until " +
+            detail::until_text(parent_end, now);
         r.advice = init_advice;
         return finish(r);
       }
@@ -394,22 +537,29 @@ inline run_report rotator::run() {
       if (options_.on_new_token) options_.on_new_token(next.current);
       describe_held(next);
       r.status = run_status::rotated;
-      r.previous_until = policy.usable_until(parent.state);
+      r.previous_until = parent_end;
       r.detail = "new token created " + format_time(child.created_at) + ", usable until " +
                  detail::until_text(r.usable_until, now) + "; the previous one works until " +
-                 detail::until_text(r.previous_until, now) + " (" + std::to_string(r.attempts) +
-                 (r.attempts == 1 ? " attempt)" : " attempts)");
-      if (!saved) r.detail += "; warning: " + saved.error().message;
+                 detail::until_text(r.previous_until, now) + " (" +
+                 detail::times(r.attempts, "attempt)", "attempts)");
       if (r.recovered) r.detail += "; completed a save interrupted by a crash first";
-      if (child.created_at > now + minutes{5} || child.created_at + minutes{5} < now)
-        r.detail += "; warning: the server's clock differs from ours by " +
-                    format_duration(child.created_at > now ? child.created_at - now : now - child.created_at);
+      if (first_failure)
+        r.warnings.push_back("the new token was saved only after " +
+                             detail::times(r.save_attempts, "try", "tries") + " over " +
+                             format_duration(r.save_retried) + " (the first failed: " + first_error + ")");
+      if (!saved) r.warnings.push_back(saved.error().message);
       return finish(r);
     }
 
     last = answer.error();
     r.error = last;
-    if (last->may_have_committed) doubt = true;
+    if (last->may_have_committed && !doubt) {
+      doubt = true;
+      doubt_why = last->kind == rotate_error::server_error
+                      ? "got a " + std::to_string(last->status) + " (a gateway may have passed it on)"
+                  : last->kind == rotate_error::malformed_response ? "got an unreadable answer"
+                                                                   : "got no answer";
+    }
     // While nothing may have been committed, the token lasts as long as it did; after a lost
     // answer, it may end a buffer after the unanswered rotation.
     const auto until = policy.usable_until(doubt ? conservative(c) : c.current.state);
@@ -418,21 +568,38 @@ inline run_report rotator::run() {
 
     if (!last->transient()) {
       if (last->kind == rotate_error::unauthorized) {
+        // What the server said about the token held: "already-rotated", someone rotated it, so
+        // it works a buffer from now at most; any other 401, it works no longer.
         const bool rerotated = last->code == "already-rotated";
+        if (rerotated)
+          r.usable_until = until && *until < now + c.buffer ? *until : now + c.buffer;
+        else
+          r.usable_until = now;
+        const std::string held_text =
+            rerotated ? "the held token works until at most " + detail::until_text(r.usable_until, now)
+                      : "the held token no longer works";
+        const bool no_credentials =
+            last->code == "missing-credentials" || last->code == "malformed-credentials";
         if (doubt || rerotated) {
           r.status = run_status::chain_broken;
-          r.detail = "the server refused the token (" + last->describe() + ")" +
-                     (doubt ? "; a rotation sent at " + format_time(*c.unanswered_rotation) +
-                                  " got no answer, so the server made a child this job never received: the "
-                                  "chain may be broken"
-                            : "; someone else rotated this token, the chain may be broken") +
-                     "; the held token works until at most " + detail::until_text(until, now);
+          r.detail =
+              "the server refused the token (" + last->describe() + ")" +
+              (doubt ? "; a rotation sent at " + format_time(*c.unanswered_rotation) + " " + doubt_why +
+                           ", so the server made a child this job never received: the chain may be broken"
+                     : "; someone else rotated this token, the chain may be broken") +
+              "; " + held_text;
+          r.advice = init_advice;
         } else {
           r.status = run_status::unusable;
           r.ended_by = last->code;
-          r.detail = "the server refused the token (" + last->describe() + ")";
+          r.detail = "the server refused the token (" + last->describe() + "); " + held_text;
+          if (no_credentials)
+            r.detail += " through this endpoint: the server saw no usable Authorization header";
+          r.advice = no_credentials
+                         ? "a person must find what drops the Authorization header between this host and the "
+                           "server (a proxy?)"
+                         : init_advice;
         }
-        r.advice = init_advice;
         return finish(r);
       }
       // 400 and 403 (and a bad URL): retrying cannot help, the token still works.
@@ -455,24 +622,37 @@ inline run_report rotator::run() {
       return finish(r);
     }
 
-    // Transient: wait and retry while the token lasts.
+    // Transient: wait and retry while the token lasts, never longer than max_retry_delay.
     const int failures = r.attempts;
     seconds delay = options_.retry_delay;
     for (int k = 1; k < failures && delay < options_.max_retry_delay; ++k) delay *= 2;
     delay = std::min(delay, options_.max_retry_delay);
-    if (last->retry_after) delay = *last->retry_after;
     if (failures > options_.retries) break;
-    if (until && now + delay >= *until) {
+    if (last->retry_after) {
+      const seconds asked = *last->retry_after;
+      const std::string asked_text =
+          "the server asked to retry in " + format_duration(asked) + " (at " + format_time(now + asked) + ")";
+      if (until && now + asked > *until - options_.safety_margin) {
+        gave_up =
+            asked_text + ", too late: the token stops working at " + format_time(*until) + "; not waiting";
+        break;
+      }
+      if (asked > options_.max_retry_delay) {
+        gave_up = asked_text + ", longer than a run waits between tries (" +
+                  format_duration(options_.max_retry_delay) + "); not waiting";
+        break;
+      }
+      delay = asked;
+    } else if (until && now + delay >= *until) {
       // The backoff would outlive the token: try once more halfway to its end (settling a lost
-      // answer while there is time), unless the server asked to wait longer.
-      if (last->retry_after) break;
+      // answer while there is time).
       delay = std::chrono::floor<seconds>((*until - now) / 2);
       if (delay < seconds{1}) break;
     }
     clock_.wait_until(now + delay);
   }
 
-  // 6. Out of retries (or of time).
+  // 6. Out of retries (or of time, or the answer was not trusted).
   now = clock_.now();
   if (!doubt) {
     // Nothing may have been committed: forget the write-ahead mark.
@@ -481,22 +661,24 @@ inline run_report rotator::run() {
     if (store_.save(*lock, clean)) c = clean;
   }
   describe_held(c);
-  const std::string tries = std::to_string(r.attempts) + (r.attempts == 1 ? " attempt" : " attempts");
+  const std::string failed_after = "failed after " + detail::times(r.attempts, "attempt", "attempts") + " (" +
+                                   last->describe() + ")" + (gave_up.empty() ? "" : "; " + gave_up);
   if (!detail::usable_for_job(policy, conservative(c), now)) {
     r.status = doubt ? run_status::chain_broken : run_status::unusable;
     r.ended_by = std::string(detail::check_for_job(policy, conservative(c), now).ended_by);
-    r.detail = "failed after " + tries + " (" + last->describe() + ") and the token stopped working at " +
-               detail::until_text(r.usable_until, now);
-    r.advice = init_advice;
+    r.detail = failed_after + "; the token stopped working at " + detail::until_text(r.usable_until, now);
+    if (doubt)
+      r.detail += "; a rotation sent at " + format_time(*c.unanswered_rotation) + " " + doubt_why +
+                  ": if the server committed it, the chain is broken";
+    r.advice = check_clocks + init_advice;
     return finish(r);
   }
   r.status = run_status::failed;
-  r.detail = "failed after " + tries + " (" + last->describe() + "); the token is usable until " +
-             detail::until_text(r.usable_until, now);
+  r.detail = failed_after + "; the token is usable until " + detail::until_text(r.usable_until, now);
   if (doubt)
-    r.detail += "; a rotation sent at " + format_time(*c.unanswered_rotation) +
-                " got no answer: if the server committed it, the chain may be broken and the token ends then";
-  r.advice = doubt ? "the next run will find out; if it reports chain-broken, " + init_advice
+    r.detail += "; a rotation sent at " + format_time(*c.unanswered_rotation) + " " + doubt_why +
+                ": if the server committed it, the chain may be broken and the token ends then";
+  r.advice = doubt ? check_clocks + "the next run will find out; if it reports chain-broken, " + init_advice
                    : "the next run retries";
   return finish(r);
 }

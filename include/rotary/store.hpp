@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 #include <rotary/detail/json_read.hpp>
 #include <rotary/detail/json_rules.hpp>
+#include <rotary/detail/safe_file.hpp>
 #include <rotary/detail/store_crypto.hpp>
 #include <rotary/detail/store_file.hpp>
 #include <rotary/outcome.hpp>
@@ -98,10 +99,14 @@ struct store_error {
     bad_key,              // the key text is not "rotary-key-v1:" + base64 of 32 bytes
     key_permissions,      // the key file is accessible to group or others
     unsynced,             // save: the record is in place but the directory fsync failed
+    not_regular,          // the path names a FIFO, a device, a directory, a socket or a symbolic link
+    hard_linked,          // the store file has more than one name (a rename would split them)
     io,                   // a system call failed (the message has strerror)
   };
   kind_type kind = io;
-  std::string message;  // one sentence, starting with the path concerned; never a secret
+  // One sentence, starting with the path concerned; never a secret. Every value it quotes (the
+  // path included) is escaped (detail::escape), so it stays one line.
+  std::string message;
 
   // A stable machine code: "not-found", "empty", "foreign", ...
   [[nodiscard]] std::string_view code() const noexcept;
@@ -134,8 +139,11 @@ class store_key {
   // `source` names where the text came from, for the message ("key file /etc/rotary/key").
   [[nodiscard]] static outcome<store_key, store_error> parse(std::string_view text,
                                                              std::string_view source = "the key");
-  // Reads a key file. Refused (key_permissions) when group or others have any access to it:
-  // a key is as secret as the tokens it protects (chmod 600, like ssh's private keys).
+  // Reads a key file (a symbolic link is followed). Refused (key_permissions) when group or
+  // others have any access to it: a key is as secret as the tokens it protects (chmod 600, like
+  // ssh's private keys); refused (bad_key) when it is not a regular file ("not a regular file
+  // (a FIFO)") or holds more than `max_file_bytes`.
+  static constexpr std::size_t max_file_bytes = 4096;
   [[nodiscard]] static outcome<store_key, store_error> from_file(const std::filesystem::path& file);
   // Reads the text form from an environment variable.
   [[nodiscard]] static outcome<store_key, store_error> from_env(const std::string& variable);
@@ -166,6 +174,10 @@ inline constexpr plaintext_t plaintext{};
 
 // An exclusive flock on FILE.lock, held until destroyed (or the process ends, even by SIGKILL).
 // The lock file is never removed (removing it would let two runs lock two different files).
+// It is found by name in the store's directory, so every path to one store file finds the same
+// lock file ("x", "./x", "d/../x", a symbolic link to the directory, a bind mount of it); the
+// two kinds of path that would find another one are refused by lock(): a store path that is a
+// symbolic link (not_regular) and a store file with several hard links (hard_linked).
 class store_lock {
  public:
   store_lock(store_lock&&) noexcept = default;
@@ -193,6 +205,12 @@ enum class save_step {
 // What recover() found.
 enum class recovery { nothing, removed_partial, rolled_forward };
 
+// The store path must name a regular file with one name, or nothing yet: a FIFO, a device, a
+// directory, a socket or a symbolic link is refused (`not_regular`, "PATH: not a regular file
+// (a FIFO)"), and so is a file with several hard links (`hard_linked`), by lock(), load(),
+// create() and save(), before anything is opened or created beside it (no /dev/null.lock). A symbolic link
+// is refused rather than followed because a save renames a new file over the path, which
+// replaces the link, not its target (docs/rotation-job.md, "Paths").
 class token_store {
  public:
   token_store(std::filesystem::path file, store_key key)
@@ -205,10 +223,11 @@ class token_store {
   [[nodiscard]] bool encrypted() const noexcept { return std::holds_alternative<store_key>(protection_); }
 
   // Takes the run lock, waiting up to `wait` (polling; 0: try once). `locked` names the pid
-  // that holds it.
+  // that holds it. Checks the store path first (see above).
   [[nodiscard]] outcome<store_lock, store_error> lock(std::chrono::milliseconds wait = {}) const;
 
-  // Reads and authenticates the file. Needs no lock (saves are atomic renames); never writes.
+  // Reads and authenticates the file (at most detail::store_format::max_file bytes: larger is
+  // `foreign`). Needs no lock (saves are atomic renames); never writes.
   [[nodiscard]] outcome<store_contents, store_error> load() const;
 
   // Creates a new store (already_exists when the file is there). Writes generation 1.
@@ -232,8 +251,10 @@ class token_store {
 
  private:
   [[nodiscard]] store_error error(store_error::kind_type kind, const std::string& what) const {
-    return {kind, file_.string() + ": " + what};
+    return {kind, detail::escape(file_.string()) + ": " + what};
   }
+  [[nodiscard]] store_error error(const detail::file_error& e) const;
+  [[nodiscard]] std::optional<store_error> check_file() const;
   [[nodiscard]] std::optional<store_error> check_lock(const store_lock& lock) const;
   [[nodiscard]] detail::bytes seal(const store_contents& c) const;
   [[nodiscard]] outcome<store_contents, store_error> open(const detail::bytes& data) const;
@@ -255,6 +276,7 @@ inline constexpr std::size_t header_bytes =
     36;  // magic 8, version 1, mode 1, reserved 2, key id 8, nonce 12, length 4
 inline constexpr std::size_t trailer_bytes = 16;  // GCM tag, or SHA-256 prefix in plain text
 inline constexpr std::size_t max_payload = 1 << 20;
+inline constexpr std::size_t max_file = max_payload + 4096;  // the read cap: larger is foreign
 }  // namespace detail::store_format
 
 // =================================================================================================
@@ -289,6 +311,10 @@ inline std::string_view store_error::code() const noexcept {
       return "key-permissions";
     case unsynced:
       return "unsynced";
+    case not_regular:
+      return "not-regular";
+    case hard_linked:
+      return "hard-linked";
     case io:
       break;
   }
@@ -328,40 +354,39 @@ inline outcome<store_key, store_error> store_key::parse(std::string_view text, s
 }
 
 inline outcome<store_key, store_error> store_key::from_file(const std::filesystem::path& file) {
-  const std::string name = "key file " + file.string();
-  detail::unique_fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return store_error{store_error::io, name + ": " + detail::errno_text(errno)};
+  const std::string name = "key file " + detail::escape(file.string());
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0)
-    return store_error{store_error::io, name + ": " + detail::errno_text(errno)};
-  if (!S_ISREG(st.st_mode)) return store_error{store_error::bad_key, name + ": not a regular file"};
+  auto fd = detail::open_regular(file.string(), detail::links::follow, st);  // a symlink: its target
+  if (!fd)
+    return store_error{
+        fd.error().kind == detail::file_error::not_regular ? store_error::bad_key : store_error::io,
+        name + ": " + fd.error().describe()};
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return store_error{store_error::key_permissions, name + ": group or others can access it (mode " + mode +
-                                                         "); run: chmod 600 " + file.string()};
+                                                         "); run: chmod 600 " +
+                                                         detail::escape(file.string())};
   }
   std::string text;
-  char buf[512];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return store_error{store_error::io, name + ": " + detail::errno_text(errno)};
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > 4096) break;
-  }
-  auto k = parse(text, name);
+  auto k = [&]() -> outcome<store_key, store_error> {
+    const auto read = detail::read_all(fd->get(), text, max_file_bytes, st.st_size);
+    if (read) return parse(text, name);
+    if (read.error().kind == detail::file_error::too_large)
+      return store_error{store_error::bad_key, name + ": " + read.error().describe() +
+                                                   ", not a rotary key (one line of 58 characters)"};
+    return store_error{store_error::io, name + ": " + read.error().describe()};
+  }();
   OPENSSL_cleanse(text.data(), text.size());
-  OPENSSL_cleanse(buf, sizeof buf);
   return k;
 }
 
 inline outcome<store_key, store_error> store_key::from_env(const std::string& variable) {
   const char* v = std::getenv(variable.c_str());
   if (v == nullptr || *v == '\0')
-    return store_error{store_error::bad_key, "environment variable " + variable + ": not set or empty"};
-  return parse(v, "environment variable " + variable);
+    return store_error{store_error::bad_key,
+                       "environment variable " + detail::escape(variable) + ": not set or empty"};
+  return parse(v, "environment variable " + detail::escape(variable));
 }
 
 inline std::string store_key::text() const {
@@ -423,25 +448,70 @@ inline std::filesystem::path token_store::temp_file() const {
   return dir / ("." + file_.filename().string() + ".tmp");
 }
 
+inline store_error token_store::error(const detail::file_error& e) const {
+  if (e.kind == detail::file_error::os && e.err == ENOENT)
+    return error(store_error::not_found, "no such store; create one with `rotary rotate --init`");
+  if (e.kind == detail::file_error::too_large)
+    return error(store_error::foreign, "larger than any rotary token store (over 1 MiB)");
+  if (e.kind == detail::file_error::os) return error(store_error::io, "cannot read: " + e.describe());
+  if (e.type == S_IFLNK)
+    return error(
+        store_error::not_regular,
+        e.describe() +
+            "; a save replaces the store by rename, which would replace the link, not its target: give "
+            "the target's path");
+  return error(store_error::not_regular, e.describe());
+}
+
+// Nothing there yet, or a regular file with one name: what the lock, the temp file and the
+// rename can own. Opens nothing.
+inline std::optional<store_error> token_store::check_file() const {
+  const auto st = detail::stat_regular(file_.string(), detail::links::refuse);
+  if (!st) {
+    if (st.error().kind == detail::file_error::os && st.error().err == ENOENT) return std::nullopt;
+    return error(st.error());
+  }
+  if (st->st_nlink > 1)
+    return error(
+        store_error::hard_linked,
+        "the store has " + std::to_string(st->st_nlink) +
+            " hard links; a save replaces it by rename, which would leave the other names on the old "
+            "record: keep one name");
+  return std::nullopt;
+}
+
 inline outcome<store_lock, store_error> token_store::lock(std::chrono::milliseconds wait) const {
+  if (auto e = check_file()) return *e;  // before the lock file: no /dev/null.lock
   const auto path = lock_file();
-  detail::unique_fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return store_error{store_error::io, path.string() + ": " + detail::errno_text(errno)};
+  const std::string shown = detail::escape(path.string());
+  auto not_regular = [&](mode_t type) {
+    return store_error{store_error::not_regular, shown + ": " + detail::file_error::of_type(type).describe()};
+  };
+  if (auto seen = detail::stat_regular(path.string(), detail::links::refuse);
+      !seen && seen.error().kind == detail::file_error::not_regular)
+    return not_regular(seen.error().type);  // a FIFO or a device is not opened, a link not followed
+  detail::unique_fd fd(
+      ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600));
+  if (!fd) return store_error{store_error::io, shown + ": " + detail::errno_text(errno)};
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return store_error{store_error::io, shown + ": " + detail::errno_text(errno)};
+  if (!S_ISREG(st.st_mode)) return not_regular(st.st_mode & S_IFMT);  // swapped in since the look
   const auto start = std::chrono::steady_clock::now();
   for (;;) {
     const int err = detail::try_flock(fd.get());
     if (err == 0) break;
     if (err != EWOULDBLOCK)
-      return store_error{store_error::io, path.string() + ": flock: " + detail::errno_text(err)};
+      return store_error{store_error::io, shown + ": flock: " + detail::errno_text(err)};
     if (std::chrono::steady_clock::now() - start >= wait) {
       char buf[32] = {};
       const ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
       std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
       while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
       if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) pid = "unknown";
-      return store_error{store_error::locked, file_.string() + ": another run holds the lock " +
-                                                  path.string() + " (pid " + pid + "); waited " +
-                                                  format_duration(std::chrono::duration_cast<seconds>(wait))};
+      return error(store_error::locked, "another run holds the lock " + shown + " (pid " + pid +
+                                            "); waited " +
+                                            format_duration(std::chrono::duration_cast<seconds>(wait)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
@@ -596,21 +666,21 @@ inline outcome<store_contents, store_error> token_store::open(const detail::byte
 }
 
 inline outcome<store_contents, store_error> token_store::load() const {
-  detail::bytes data;
-  const int err = detail::read_whole_file(file_.string(), data, detail::store_format::max_payload + 4096);
-  if (err == ENOENT)
-    return error(store_error::not_found, "no such store; create one with `rotary rotate --init`");
-  if (err == EFBIG) return error(store_error::foreign, "larger than any rotary token store (over 1 MiB)");
-  if (err != 0) return error(store_error::io, "cannot read: " + detail::errno_text(err));
-  auto out = open(data);
-  OPENSSL_cleanse(data.data(), data.size());
+  if (auto e = check_file()) return *e;
+  auto data = detail::read_regular_file<detail::bytes>(file_.string(), detail::store_format::max_file,
+                                                       detail::links::refuse);
+  if (!data) return error(data.error());
+  auto out = open(*data);
+  OPENSSL_cleanse(data->data(), data->size());
   return out;
 }
 
 inline outcome<std::uint64_t, store_error> token_store::write(store_contents contents) const {
+  if (auto e = check_file()) return *e;  // swapped for a link or linked twice since the lock
   contents.generation += 1;
   auto record = seal(contents);
   const auto tmp = temp_file();
+  const std::string tmp_shown = detail::escape(tmp.string());
   auto dir = file_.parent_path();
   if (dir.empty()) dir = ".";
   auto step = [&](save_step s) {
@@ -618,10 +688,9 @@ inline outcome<std::uint64_t, store_error> token_store::write(store_contents con
   };
   // Under the lock nobody else writes the temp file: one left behind is from a crashed run.
   if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
-    return error(store_error::io,
-                 "cannot remove the stale " + tmp.string() + ": " + detail::errno_text(errno));
+    return error(store_error::io, "cannot remove the stale " + tmp_shown + ": " + detail::errno_text(errno));
   detail::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return error(store_error::io, "cannot create " + tmp.string() + ": " + detail::errno_text(errno));
+  if (!fd) return error(store_error::io, "cannot create " + tmp_shown + ": " + detail::errno_text(errno));
   auto fail = [&](const std::string& what, int err) {
     fd.reset();
     ::unlink(tmp.c_str());
@@ -630,20 +699,20 @@ inline outcome<std::uint64_t, store_error> token_store::write(store_contents con
   };
   step(save_step::temp_created);
   if (const int err = detail::write_all(fd.get(), record.data(), record.size()); err != 0)
-    return fail("cannot write " + tmp.string(), err);
+    return fail("cannot write " + tmp_shown, err);
   step(save_step::temp_written);
-  if (::fsync(fd.get()) != 0) return fail("cannot fsync " + tmp.string(), errno);
-  if (const int err = fd.reset(); err != 0) return fail("cannot close " + tmp.string(), err);
+  if (::fsync(fd.get()) != 0) return fail("cannot fsync " + tmp_shown, errno);
+  if (const int err = fd.reset(); err != 0) return fail("cannot close " + tmp_shown, err);
   step(save_step::temp_synced);
   OPENSSL_cleanse(record.data(), record.size());
   if (::rename(tmp.c_str(), file_.c_str()) != 0)
-    return fail("cannot rename " + tmp.string() + " over the store", errno);
+    return fail("cannot rename " + tmp_shown + " over the store", errno);
   step(save_step::renamed);
   // The new record is in place; a failed directory fsync only risks durability across a power
   // loss, so it is reported but the save counts.
   if (const int err = detail::fsync_directory(dir.string()); err != 0)
-    return error(store_error::unsynced,
-                 "saved, but cannot fsync the directory " + dir.string() + ": " + detail::errno_text(err));
+    return error(store_error::unsynced, "saved, but cannot fsync the directory " +
+                                            detail::escape(dir.string()) + ": " + detail::errno_text(err));
   step(save_step::directory_synced);
   return contents.generation;
 }
@@ -668,11 +737,14 @@ inline outcome<std::uint64_t, store_error> token_store::save(const store_lock& l
 inline outcome<recovery, store_error> token_store::recover(const store_lock& lock) const {
   if (auto e = check_lock(lock)) return *e;
   const auto tmp = temp_file();
-  detail::bytes data;
-  const int err = detail::read_whole_file(tmp.string(), data, detail::store_format::max_payload + 4096);
-  if (err == ENOENT) return recovery::nothing;
-  const auto candidate = err == 0 ? open(data) : outcome<store_contents, store_error>(store_error{});
-  OPENSSL_cleanse(data.data(), data.size());
+  const std::string tmp_shown = detail::escape(tmp.string());
+  // Not followed if a link: a temp file that is not a regular file is removed, never read.
+  auto data = detail::read_regular_file<detail::bytes>(tmp.string(), detail::store_format::max_file,
+                                                       detail::links::refuse);
+  if (!data && data.error().kind == detail::file_error::os && data.error().err == ENOENT)
+    return recovery::nothing;
+  const auto candidate = data ? open(*data) : outcome<store_contents, store_error>(store_error{});
+  if (data) OPENSSL_cleanse(data->data(), data->size());
   bool forward = false;
   if (candidate) {
     const auto current = load();
@@ -681,17 +753,19 @@ inline outcome<recovery, store_error> token_store::recover(const store_lock& loc
   }
   if (forward) {
     // The temp file was complete, but fsync may not have run: make it durable first.
-    detail::unique_fd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd || ::fsync(fd.get()) != 0)
-      return error(store_error::io, "cannot fsync " + tmp.string() + ": " + detail::errno_text(errno));
+    struct stat st {};
+    auto fd = detail::open_regular(tmp.string(), detail::links::refuse, st);
+    if (!fd) return error(store_error::io, "cannot fsync " + tmp_shown + ": " + fd.error().describe());
+    if (::fsync(fd->get()) != 0)
+      return error(store_error::io, "cannot fsync " + tmp_shown + ": " + detail::errno_text(errno));
     if (::rename(tmp.c_str(), file_.c_str()) != 0)
-      return error(store_error::io, "cannot rename " + tmp.string() + ": " + detail::errno_text(errno));
+      return error(store_error::io, "cannot rename " + tmp_shown + ": " + detail::errno_text(errno));
     auto dir = file_.parent_path();
     (void)detail::fsync_directory(dir.empty() ? "." : dir.string());
     return recovery::rolled_forward;
   }
   if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
-    return error(store_error::io, "cannot remove " + tmp.string() + ": " + detail::errno_text(errno));
+    return error(store_error::io, "cannot remove " + tmp_shown + ": " + detail::errno_text(errno));
   return recovery::removed_partial;
 }
 

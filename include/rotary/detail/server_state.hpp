@@ -13,6 +13,7 @@
 // directory; a reader sees the old file or the new one, never a mix.
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <rotary/detail/json_read.hpp>
 #include <rotary/detail/json_rules.hpp>
+#include <rotary/detail/safe_file.hpp>
 #include <rotary/detail/server_crypto.hpp>
 #include <rotary/detail/server_table.hpp>
 
@@ -30,6 +32,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace rotary {
 
@@ -180,16 +183,52 @@ inline server_snapshot state_from_text(const std::string& text) {
   return s;
 }
 
-// The file's contents, or nullopt when it does not exist; throws state_file_error otherwise.
+// The most a state file may hold: about 200,000 tokens.
+inline constexpr std::size_t max_state_file = std::size_t{64} << 20;
+
+// The file's contents, or nullopt when it does not exist; throws state_file_error otherwise: "not
+// a regular file (a FIFO)" (never opened, so never waited on), "larger than 64 MiB", "cannot
+// read: <strerror>". A symbolic link is followed.
 inline std::optional<std::string> read_state_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return std::nullopt;
-    throw state_file_error("cannot read: " + std::error_code(errno, std::generic_category()).message());
+  auto text = read_regular_file(path.string(), max_state_file, links::follow);
+  if (text) return std::move(*text);
+  const auto& e = text.error();
+  if (e.kind == file_error::os && e.err == ENOENT) return std::nullopt;
+  throw state_file_error(e.kind == file_error::os ? "cannot read: " + e.describe() : e.describe());
+}
+
+// The temporary files of `path` that a save killed midway left in its directory
+// (".<name>.tmp-XXXXXX", the names write_file_atomically gives them) are removed: regular files
+// and symbolic links only, and a link is removed itself, never followed. Anything else by that
+// name (a directory, a FIFO) is left alone, and so is a file that cannot be removed. Returns
+// how many were removed.
+inline std::size_t remove_stale_temporaries(const std::filesystem::path& path) {
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const std::string prefix = "." + path.filename().string() + ".tmp-";
+  const auto is_temporary = [&prefix](std::string_view name) {
+    if (name.size() != prefix.size() + 6 || !name.starts_with(prefix)) return false;
+    for (char c : name.substr(prefix.size()))  // mkstemp's letters
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+    return true;
+  };
+  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return 0;
+  DIR* d = fdopendir(dfd);
+  if (d == nullptr) {
+    close(dfd);
+    return 0;
   }
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::vector<std::string> stale;
+  while (const dirent* e = readdir(d)) {
+    struct stat st {};
+    if (is_temporary(e->d_name) && fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+      stale.emplace_back(e->d_name);
+  }
+  std::size_t removed = 0;
+  for (const auto& name : stale) removed += unlinkat(dfd, name.c_str(), 0) == 0 ? 1 : 0;
+  closedir(d);  // closes dfd
+  return removed;
 }
 
 // Replaces `path` atomically with `contents` (mode 0600); throws state_file_error.
@@ -225,7 +264,7 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
     const int saved = errno;
     unlink(temp.c_str());
     errno = saved;
-    fail("rename " + temp + " to " + path.string());
+    fail("replace " + path.string());  // the temporary's random name would say nothing
   }
   const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {

@@ -40,6 +40,9 @@ class token_table {
   [[nodiscard]] std::size_t size() const noexcept { return records_.size(); }
   [[nodiscard]] const std::vector<token_record>& records() const noexcept { return records_; }
   void reserve(std::size_t n);
+  // Removes the token inserted last (undoing insert: no other token's probe sequence passes its
+  // slot, since it was filled after all of them).
+  void pop_back() noexcept;
   void clear() {
     records_.clear();
     slots_.clear();
@@ -95,6 +98,16 @@ inline std::uint32_t token_table::insert(const digest& hash, const token_state& 
   while (slots_[s] != no_token) s = (s + 1) & mask;
   slots_[s] = index;
   return index;
+}
+
+inline void token_table::pop_back() noexcept {
+  if (records_.empty()) return;
+  const auto index = static_cast<std::uint32_t>(records_.size() - 1);
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t s = slot_hash(records_.back().hash) & mask;
+  while (slots_[s] != index) s = (s + 1) & mask;
+  slots_[s] = no_token;
+  records_.pop_back();
 }
 
 inline std::optional<std::uint32_t> token_table::find(const digest& hash) const noexcept {
