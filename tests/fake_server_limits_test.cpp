@@ -34,6 +34,7 @@ namespace fs = std::filesystem;
 namespace wire = rotary::wire;
 using rotary::to_unix;
 using rotary::test::body_of;
+using rotary::test::connection;
 using rotary::test::raw_exchange;
 using rotary::test::read_file;
 using rotary::test::status_of;
@@ -61,52 +62,6 @@ std::string request(const std::string& method, const std::string& path, const st
   r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   return r;
 }
-
-// A loopback connection the test writes to bit by bit.
-class connection {
- public:
-  explicit connection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-      throw std::runtime_error("connect failed");
-  }
-  connection(const connection&) = delete;
-  connection& operator=(const connection&) = delete;
-  ~connection() { ::close(fd_); }
-  bool send(const std::string& bytes) const {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
-  }
-  // What the server sent until it closed or `wait` passed.
-  [[nodiscard]] std::string receive(std::chrono::milliseconds wait) const {
-    std::string got;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    char buf[4096];
-    for (;;) {
-      const auto left =
-          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-      const auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      got.append(buf, static_cast<std::size_t>(n));
-    }
-    return got;
-  }
-  // Whether the server closed the connection (EOF or reset) within `wait`.
-  [[nodiscard]] bool closed_within(std::chrono::milliseconds wait) const {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) return false;
-    char c = 0;
-    return ::recv(fd_, &c, 1, 0) <= 0;
-  }
-
- private:
-  int fd_;
-};
 
 std::string chunked(const std::string& body, std::size_t chunk) {
   std::string out;

@@ -15,6 +15,7 @@
 // trade-off.
 #pragma once
 
+#include <rotary/detail/escape.hpp>
 #include <rotary/outcome.hpp>
 #include <rotary/scenario.hpp>
 #include <rotary/simulate.hpp>
@@ -163,19 +164,11 @@ inline std::optional<std::vector<char32_t>> decode_utf8(std::string_view s) {
   std::vector<char32_t> out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const int n = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
-    if (n == 0 || i + static_cast<std::size_t>(n) > s.size()) return std::nullopt;
-    char32_t c = n == 1 ? b : n == 2 ? b & 0x1Fu : n == 3 ? b & 0x0Fu : b & 0x07u;
-    for (int k = 1; k < n; ++k) {
-      const auto cont = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
-      if ((cont & 0xC0) != 0x80) return std::nullopt;
-      c = (c << 6) | (cont & 0x3Fu);
-    }
-    static constexpr char32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (c < least[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return std::nullopt;
+    char32_t c = 0;
+    const std::size_t n = utf8_sequence(s, i, c);
+    if (n == 0) return std::nullopt;
     out.push_back(c);
-    i += static_cast<std::size_t>(n);
+    i += n;
   }
   return out;
 }
