@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <rotary/clock.hpp>
 #include <rotary/json.hpp>
@@ -45,9 +44,14 @@ job_strategy strategy_flag(const std::string& text) {
   return {job_strategy::when_due, *margin};
 }
 
-// The secret, from stdin: one line of printable characters without spaces.
+// The secret, from stdin: one line of printable characters without spaces. At most 8195 bytes
+// are read (8192 and a CRLF, and one more to see that there is more): stdin from /dev/zero or an
+// endless pipe is refused, not read until memory runs out.
 std::string read_secret() {
-  std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  constexpr std::size_t cap = 8192 + 3;
+  std::string text(cap, '\0');
+  std::cin.read(text.data(), static_cast<std::streamsize>(cap));  // up to cap bytes or the end
+  text.resize(static_cast<std::size_t>(std::cin.gcount()));
   if (text.ends_with("\r\n"))
     text.resize(text.size() - 2);
   else if (text.ends_with('\n'))
@@ -68,8 +72,11 @@ int init(const options& o) {
   c.current.state.expires_at = cli::optional_time_flag("--expires", o.expires);
   if (c.current.state.expires_at && *c.current.state.expires_at <= c.current.state.created_at)
     throw cli::usage_error{"--expires " + o.expires + ": not after the token's creation"};
+  std::vector<std::string> warnings;
   if (!o.endpoint.empty()) {
-    if (const auto e = parse_endpoint(o.endpoint); !e) throw cli::usage_error{e.error().message};
+    const auto e = parse_endpoint(o.endpoint);
+    if (!e) throw cli::usage_error{e.error().message};
+    if (auto w = detail::plain_http_warning(*e)) warnings.push_back(std::move(*w));
     c.endpoint = o.endpoint;
   }
   const auto lock_wait =
@@ -105,6 +112,7 @@ int init(const options& o) {
         "; without --created and --period the first run rotates to learn the token's facts from the server";
   else
     line += "; the token is usable until " + (until ? format_time(*until) : std::string("no end"));
+  for (const auto& w : warnings) line += "; warning: " + w;  // as every run's report will say
   if (o.json) {
     nlohmann::json j = {
         {"status", "initialized"},
@@ -114,6 +122,7 @@ int init(const options& o) {
         {"token", c.current.state},
         {"unverified", c.unverified},
         {"usableUntil", until && !c.unverified ? nlohmann::json(format_time(*until)) : nlohmann::json()},
+        {"warnings", warnings},
         {"line", line}};
     std::cout << j.dump() << "\n";
   } else {

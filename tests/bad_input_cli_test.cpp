@@ -334,6 +334,14 @@ BOOST_AUTO_TEST_CASE(rotate_init_refuses_bad_stdin_and_writes_nothing) {
       BOOST_TEST(!fs::exists(store));
     }
   }
+  // Stdin that never ends is read only to 8195 bytes: refused at once, not read until memory runs
+  // out (`timeout` would end a hang with 124).
+  std::string command = "exec timeout 20 " ROTARY_BINARY;
+  for (const auto& a : init) command += " '" + a + "'";
+  const auto endless = rotary::test::run_program("/bin/sh", {"-c", command + " < /dev/zero"});
+  BOOST_TEST(endless.exit == 2);
+  BOOST_TEST(endless.err == one_line);
+  BOOST_TEST(!fs::exists(store));
 }
 
 // rotate on a store that is not one: exit 3 (a person must act), one line, the file untouched.
@@ -550,6 +558,11 @@ BOOST_AUTO_TEST_CASE(fifos_directories_and_devices_are_refused_at_once_by_every_
          return std::vector<std::string>{"serve", "--port", "0", "--state", p};
        },
        "", 1, false, refused + "state file ", "\n"},
+      {"serve --tls-cert",
+       [](const std::string& p) {
+         return std::vector<std::string>{"serve", "--port", "0", "--tls-cert", p, "--tls-key", p};
+       },
+       "", 1, false, refused + "TLS certificate ", "\n"},
       {"check --scenario",
        [](const std::string& p) {
          return std::vector<std::string>{"check", "--scenario", p};

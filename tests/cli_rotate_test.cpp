@@ -321,6 +321,13 @@ BOOST_AUTO_TEST_CASE(a_plain_http_endpoint_that_is_not_loopback_is_warned_about)
   const auto local = nlohmann::json::parse(run_rotary(with(f.rotate(), {"--json"})).out);
   BOOST_TEST(local["status"] == "rotated");
   BOOST_TEST(local["warnings"] == nlohmann::json::array());
+  // --init with such an endpoint says so at once, not only at the first run.
+  fs::remove(f.store);
+  const auto init = f.init({"--endpoint", "http://rotary-test.invalid", "--json"});
+  BOOST_TEST(init.exit == 0, init.out);
+  const auto ij = nlohmann::json::parse(init.out);
+  BOOST_TEST(ij["warnings"] == nlohmann::json::array({w.substr(9)}));
+  BOOST_TEST(ij["line"].get<std::string>().ends_with("; " + w), ij["line"]);
 }
 
 BOOST_AUTO_TEST_CASE(a_lost_response_under_reject_exits_3_with_what_to_do) {

@@ -279,6 +279,11 @@ BOOST_AUTO_TEST_CASE(created_at_in_milliseconds_is_read_by_the_documented_rule) 
   body = R"({"error": "bad-token", "message": "token old-secret-value is not valid"})";
   const auto echoed = rotary::rotate(url, "old-secret-value", fast);
   BOOST_TEST(echoed.error().message == "token <secret> is not valid");
+  // A server's text stays one line, escaped by the rule of every quoted value (docs/errors.md).
+  body = R"({"error": "bad\u001btoken", "message": "line one\nline two \u00e9\u2028"})";
+  const auto split = rotary::rotate(url, "old-secret-value", fast);
+  BOOST_TEST(split.error().code == "bad\\x1btoken");
+  BOOST_TEST(split.error().message == "line one\\nline two \xc3\xa9\\xe2\\x80\\xa8");
   status = 404;
   body = "<html>not found</html>";
   const auto missing = rotary::rotate(url, "old-secret", fast);

@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <rotary/client.hpp>
 #include <rotary/detail/escape.hpp>
 #include <rotary/detail/safe_file.hpp>
 #include <rotary/detail/server_state.hpp>
+#include <rotary/fake_server.hpp>
 #include <rotary/store.hpp>
 
 #include <chrono>
@@ -95,6 +97,23 @@ std::vector<reader_case> readers() {
          }
        },
        ""},
+      // Files a library reads by path (OpenSSL, through cpp-httplib): looked at first.
+      {"client_options::ca_file",
+       [](const fs::path& p) {
+         const auto r = rotary::check_token("https://127.0.0.1:1/", "s3cret-secret", {.ca_file = p});
+         return r ? std::string() : r.error().code + " " + r.error().message;
+       },
+       "ca-file CA file "},
+      {"fake_server_options::tls_cert",
+       [](const fs::path& p) {
+         try {
+           const rotary::fake_server server({.tls_cert = p, .tls_key = p});
+           return std::string();
+         } catch (const rotary::fake_server_error& e) {
+           return std::string(e.what());
+         }
+       },
+       "TLS certificate "},
   };
 }
 
@@ -204,6 +223,19 @@ BOOST_AUTO_TEST_CASE(every_file_read_has_a_cap) {
   } catch (const rotary::state_file_error& e) {
     BOOST_TEST(std::string(e.what()) == "larger than 64 MiB");
   }
+
+  // Files OpenSSL reads by path: looked at, never read by rotary; over the cap, not handed on.
+  const auto pem = dir.path / "big.pem";
+  write_file(pem, "");
+  fs::resize_file(pem, (std::uintmax_t{16} << 20) + 1);  // sparse
+  const auto ca = rotary::check_token("https://127.0.0.1:1/", "s3cret-secret", {.ca_file = pem});
+  BOOST_TEST(ca.error().message == "CA file " + pem.string() + ": larger than 16 MiB");
+  fs::resize_file(pem, (std::uintmax_t{1} << 20) + 1);
+  const rotary::fake_server_options tls{.tls_cert = pem, .tls_key = pem};
+  BOOST_CHECK_EXCEPTION(
+      rotary::fake_server{tls}, rotary::fake_server_error, [&](const rotary::fake_server_error& e) {
+        return std::string(e.what()) == "TLS certificate " + pem.string() + ": larger than 1 MiB";
+      });
 
   for (const std::size_t cap :
        {std::size_t{0}, std::size_t{1}, std::size_t{8191}, std::size_t{8192}, std::size_t{100'000}}) {

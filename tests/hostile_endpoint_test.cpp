@@ -328,7 +328,7 @@ BOOST_AUTO_TEST_CASE(interpret_rotate_response_refuses_each_unreadable_framing_w
        "the answer is in Content-Encoding br, which the request did not ask for (it sent Accept-Encoding: "
        "identity)"},
       {{{"Content-Encoding", "x-" + secret_sent + "\x01"}},
-       "the answer is in Content-Encoding x-<secret> , which the request did not ask for (it sent "
+       "the answer is in Content-Encoding x-<secret>\\x01, which the request did not ask for (it sent "
        "Accept-Encoding: identity)"},
       {{{"Transfer-Encoding", "chunked"}}, ""},
       {{{"Transfer-Encoding", "gzip, chunked"}},

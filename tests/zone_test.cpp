@@ -4,15 +4,19 @@
 #define BOOST_TEST_MODULE zone
 #include <boost/test/unit_test.hpp>
 #include <rotary/zone.hpp>
+#include "bounded.hpp"
 #include "files.hpp"
 #include "print.hpp"
 
-#include <stdlib.h>  // setenv (POSIX)
-#include <time.h>    // localtime_r, tzset (POSIX)
+#include <stdlib.h>    // setenv (POSIX)
+#include <sys/stat.h>  // mkfifo (POSIX)
+#include <time.h>      // localtime_r, tzset (POSIX)
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -288,6 +292,37 @@ BOOST_AUTO_TEST_CASE(tzdir_names_the_directory_of_zone_files) {
   BOOST_TEST(z->offset(rotary::from_unix(3600)).count() == 3600);  // then the footer: STD-1
   BOOST_TEST_REQUIRE(!broken);
   BOOST_TEST(broken.error().message == "time zone 'Test/Broken': not a valid TZif file (truncated)");
+}
+
+// A zone file is read like every other file (safe_file.hpp): a FIFO under TZDIR is refused at
+// once instead of blocking, a file over 1 MiB is not read, a symbolic link (tzdata has many) is
+// followed.
+BOOST_AUTO_TEST_CASE(a_fifo_or_an_oversized_file_under_tzdir_is_no_zone_and_never_blocks) {
+  rotary::test::temp_dir dir;
+  std::filesystem::create_directories(dir.path / "Odd");
+  rotary::test::write_file(dir.path / "Odd" / "Real", small_zone().bytes());
+  std::filesystem::create_symlink("Real", dir.path / "Odd" / "Link");
+  const auto fifo = dir.path / "Odd" / "Fifo";
+  BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  rotary::test::write_file(dir.path / "Odd" / "Huge", small_zone().bytes());
+  std::filesystem::resize_file(dir.path / "Odd" / "Huge", (std::uintmax_t{1} << 20) + 1);
+  ::setenv("TZDIR", dir.path.c_str(), 1);
+  std::optional<rotary::outcome<const rotary::time_zone*, rotary::zone_error>> from_fifo;
+  const bool in_time = rotary::test::returns_within(
+      std::chrono::seconds{2}, [&] { from_fifo = rotary::lookup_zone("Odd/Fifo"); }, {fifo});
+  const auto huge = rotary::lookup_zone("Odd/Huge");
+  const auto* linked = rotary::find_zone("Odd/Link");
+  ::unsetenv("TZDIR");
+  BOOST_TEST(in_time);
+  BOOST_TEST_REQUIRE(from_fifo.has_value());
+  BOOST_TEST_REQUIRE(!*from_fifo);
+  BOOST_TEST(from_fifo->error().message ==
+             "unknown time zone 'Odd/Fifo' (expected an IANA name like Europe/Berlin)");
+  BOOST_TEST_REQUIRE(!huge);
+  BOOST_TEST(huge.error().message ==
+             "unknown time zone 'Odd/Huge' (expected an IANA name like Europe/Berlin)");
+  BOOST_TEST_REQUIRE(linked != nullptr);
+  BOOST_TEST(linked->offset(rotary::from_unix(0)).count() == 7200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

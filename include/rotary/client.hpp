@@ -55,7 +55,9 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <rotary/detail/escape.hpp>
 #include <rotary/detail/json_read.hpp>
+#include <rotary/detail/safe_file.hpp>
 #include <rotary/outcome.hpp>
 #include <rotary/time.hpp>
 #include <rotary/wire.hpp>
@@ -249,17 +251,17 @@ inline std::string rotate_error::describe() const {
 
 namespace detail {
 
-// Replaces every occurrence of `secret` in `text`, drops control characters and cuts at 300
-// characters: what a server says is shown, never what it could echo back.
+// Replaces every occurrence of `secret` in `text`, cuts at 300 bytes and escapes the rest onto
+// one line (detail::escape: control characters and invalid UTF-8 as \xHH, the rule of every
+// value rotary quotes): what a server says is shown, never what it could echo back.
 inline std::string scrub(std::string text, std::string_view secret) {
   if (secret.size() >= 4) {
     for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
       text.replace(at, secret.size(), "<secret>");
   }
-  std::string out;
-  for (char c : text) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
-  if (out.size() > 300) out = out.substr(0, 300) + "...";
-  return out;
+  const bool cut = text.size() > 300;
+  if (cut) text.resize(300);
+  return escape(text) + (cut ? "..." : "");
 }
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate), nullopt otherwise.
@@ -422,6 +424,9 @@ inline outcome<endpoint, endpoint_error> parse_endpoint_with(std::string_view ur
   return e;
 }
 
+// The largest CA file read (Debian's whole ca-certificates bundle is about 220 KB).
+inline constexpr std::size_t max_ca_file = std::size_t{16} << 20;
+
 // What can be refused before anything is sent: the URL, the secret, the CA file.
 inline std::optional<rotate_error> refuse_before_sending(const outcome<endpoint, endpoint_error>& where,
                                                          std::string_view secret,
@@ -436,14 +441,17 @@ inline std::optional<rotate_error> refuse_before_sending(const outcome<endpoint,
         {},
         false};
   if (!options.ca_file.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(options.ca_file, ec))
+    // OpenSSL reads it by its path: a FIFO or a device is refused before it can block the job.
+    if (auto ca = check_regular(options.ca_file.string(), links::follow, max_ca_file); !ca) {
+      const auto& e = ca.error();
       return rotate_error{rotate_error::transport,
                           0,
                           "ca-file",
-                          "CA file " + options.ca_file.string() + ": not found",
+                          "CA file " + escape(options.ca_file.string()) + ": " +
+                              (e.kind == file_error::os && e.err == ENOENT ? "not found" : e.describe()),
                           {},
                           false};
+    }
   }
   return std::nullopt;
 }

@@ -343,6 +343,9 @@ inline std::optional<std::string_view> parse_credential(std::string_view value, 
   return credential;
 }
 
+// The largest TLS certificate or key file read (a certificate chain is a few KiB).
+inline constexpr std::size_t max_tls_file = std::size_t{1} << 20;
+
 // What is wrong with an admin key chosen by the user (nullopt: nothing). It must be 8 to 1024
 // visible ASCII characters (0x21-0x7e): it travels in a header as "Bearer <key>". The key's
 // own characters are never quoted.
@@ -391,6 +394,12 @@ inline fake_server::fake_server(options o)
     throw fake_server_error("threads must be between 1 and 4096");
   if (options_.tls_cert.empty() != options_.tls_key.empty())
     throw fake_server_error("TLS needs both a certificate and a key");
+  // OpenSSL reads them by their paths: a FIFO or a device is refused before it can block start().
+  for (const auto& [what, path] :
+       {std::pair{"TLS certificate ", &options_.tls_cert}, {"TLS key ", &options_.tls_key}})
+    if (!path->empty())
+      if (auto ok = detail::check_regular(path->string(), detail::links::follow, detail::max_tls_file); !ok)
+        throw fake_server_error(what + detail::escape(path->string()) + ": " + ok.error().describe());
   if (options_.port < 0 || options_.port > 65535) throw fake_server_error("port must be between 0 and 65535");
   if (!detail::parse_ip(options_.bind))
     throw fake_server_error("bind address \"" + options_.bind + "\" is not an IP address");
@@ -665,14 +674,14 @@ inline void fake_server::load_state() {
     }
     save_locked();  // a new file now: an unwritable path fails at start, not at the first rotation
   } catch (const state_file_error& e) {
-    throw fake_server_error("state file " + name + ": " + e.what());
+    throw fake_server_error("state file " + detail::escape(name) + ": " + e.what());
   }
 }
 
 inline void fake_server::save_locked() { save_locked(now(), options_.clock.warp()); }
 
 inline void fake_server::throw_not_saved(const state_file_error& e) const {
-  throw state_not_saved("state file " + options_.state_file.string() + ": " + e.what() +
+  throw state_not_saved("state file " + detail::escape(options_.state_file.string()) + ": " + e.what() +
                         " (nothing was changed)");
 }
 

@@ -30,13 +30,13 @@
 #pragma once
 
 #include <rotary/detail/posix_tz.hpp>
+#include <rotary/detail/safe_file.hpp>
 #include <rotary/outcome.hpp>
 #include <rotary/time.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -188,25 +188,13 @@ inline std::string zone_directory() {
   return dir != nullptr && *dir != '\0' ? std::string(dir) : std::string("/usr/share/zoneinfo");
 }
 
-// The whole file, or nullopt (missing, a directory, unreadable, or over 1 MiB: no zone is).
+// The whole file, or nullopt (missing, unreadable, not a regular file, or over 1 MiB: no zone
+// is). A FIFO or a device under TZDIR is refused without being opened (safe_file.hpp); the
+// links of /usr/share/zoneinfo are followed.
 inline std::optional<std::string> read_zone_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");  // NOLINT(cppcoreguidelines-owning-memory)
-  if (f == nullptr) return std::nullopt;
-  std::string data;
-  char buf[8192];
-  bool ok = true;
-  for (;;) {
-    const std::size_t n = std::fread(buf, 1, sizeof buf, f);
-    data.append(buf, n);
-    if (data.size() > (1U << 20)) ok = false;
-    if (n < sizeof buf || !ok) {
-      if (std::ferror(f) != 0) ok = false;
-      break;
-    }
-  }
-  std::fclose(f);  // NOLINT(cppcoreguidelines-owning-memory)
-  if (!ok) return std::nullopt;
-  return data;
+  auto bytes = read_regular_file(path, std::size_t{1} << 20, links::follow);
+  if (!bytes) return std::nullopt;
+  return std::move(*bytes);
 }
 
 struct zone_registry {

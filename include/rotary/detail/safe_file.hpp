@@ -141,6 +141,17 @@ inline outcome<struct stat, file_error> stat_regular(const std::string& path, li
   return file_error::of_type(st.st_mode, n > 0 ? target.substr(0, static_cast<std::size_t>(n)) : "?");
 }
 
+// Checks, without opening it, that `path` names a regular file of at most `limit` bytes: for a
+// file that a library reads by its path (OpenSSL's PEM readers, through cpp-httplib), which
+// rotary cannot open for it. A FIFO, a device or a directory is refused before the library can
+// block on it; a file swapped in after the look is the library's to read.
+inline outcome<void, file_error> check_regular(const std::string& path, links l, std::size_t limit) {
+  auto st = stat_regular(path, l);
+  if (!st) return st.error();
+  if (st->st_size > 0 && static_cast<std::size_t>(st->st_size) > limit) return file_error::over(limit);
+  return {};
+}
+
 // Opens `path` read-only when it names a regular file (see the top of this file); `st` receives
 // the opened file's fstat. Never blocks on a FIFO, never opens a device.
 inline outcome<unique_fd, file_error> open_regular(const std::string& path, links l, struct stat& st) {
