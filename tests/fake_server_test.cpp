@@ -970,7 +970,14 @@ BOOST_AUTO_TEST_CASE(tls_serves_the_same_api_with_a_throwaway_certificate) {
   BOOST_TEST(rotate(url, child.raw_secret).status == 0);
   BOOST_TEST(server.tokens().size() == 3u);
 
+  // A key file that is missing is refused when constructed; one OpenSSL cannot use, at start.
   o.tls_key = ca.dir.path / "missing.pem";
+  BOOST_CHECK_EXCEPTION(
+      rotary::fake_server{o}, rotary::fake_server_error, [&](const rotary::fake_server_error& e) {
+        return std::string(e.what()) == "TLS key " + o.tls_key.string() + ": No such file or directory";
+      });
+  o.tls_key = ca.dir.path / "not-a-key.pem";
+  rotary::test::write_file(o.tls_key, "not a PEM key\n");
   rotary::fake_server broken{o};
   BOOST_CHECK_THROW(broken.start(), rotary::fake_server_error);
 }
