@@ -27,11 +27,13 @@ int run(const options& o) {
     throw cli::usage_error{"--tz " + cli::escape(o.tz) +
                            ": unknown time zone (expected an IANA name like Europe/Berlin)"};
   req.tz = o.tz;
-  if (!o.emit.empty() && o.emit != "crontab" && o.emit != "systemd" && o.emit != "kubernetes")
-    throw cli::usage_error{"--emit " + cli::escape(o.emit) + ": expected crontab, systemd or kubernetes"};
+  if (!o.emit.empty() && o.emit != "crontab" && o.emit != "systemd" && o.emit != "kubernetes" &&
+      o.emit != "systemd-agent")
+    throw cli::usage_error{"--emit " + cli::escape(o.emit) +
+                           ": expected crontab, systemd, kubernetes or systemd-agent"};
   const auto a = advise(req);
   if (!a) throw cli::usage_error{a.error().field + ": " + a.error().message};
-  job_command job;
+  job_command job = o.emit == "systemd-agent" ? agent_command(*a) : job_command{};
   if (!o.command.empty()) {
     auto words = split_command(o.command);
     if (!words) throw cli::usage_error{"--command: " + words.error().message};
@@ -39,6 +41,11 @@ int run(const options& o) {
     job.arguments = std::move(*words);
   }
   const auto emitted = [&]() -> std::string {
+    if (o.emit == "systemd-agent") {  // needs no schedule: the agent wakes when a rotation is due
+      auto unit = emit_systemd_agent(job);
+      if (!unit) throw cli::usage_error{"--emit systemd-agent: " + unit.error().message};
+      return std::move(*unit);
+    }
     if (!a->chosen) return "";
     auto text = o.emit == "crontab"   ? emit_crontab(*a, job)
                 : o.emit == "systemd" ? emit_systemd(*a, job)
@@ -68,10 +75,10 @@ int run(const options& o) {
     for (const auto& c : a->candidates) j["candidates"].push_back(candidate(c));
     if (!o.emit.empty()) j["emitted"] = emitted();
     std::cout << j.dump(2) << "\n";
-    return a->chosen ? cli::exit_ok : cli::exit_found;
+    return a->chosen || o.emit == "systemd-agent" ? cli::exit_ok : cli::exit_found;
   }
   if (!o.emit.empty()) {
-    if (!a->chosen) {
+    if (!a->chosen && o.emit != "systemd-agent") {
       std::cerr << "rotary: no schedule up to hourly tolerates " << req.tolerate << " failed runs in a row\n";
       return cli::exit_found;
     }
@@ -98,7 +105,8 @@ int run(const options& o) {
     return cli::exit_found;
   }
   std::cout << "\nAdvice: " << a->chosen->expression << (req.tz == "UTC" ? "" : " (CRON_TZ=" + req.tz + ")")
-            << ". Install it with --emit crontab, systemd or kubernetes.\n";
+            << ". Install it with --emit crontab, systemd or kubernetes; or run rotary agent as a service "
+               "(--emit systemd-agent).\n";
   return cli::exit_ok;
 }
 
@@ -113,7 +121,8 @@ ROTARY_COMMAND(
       app.add_option("--tolerate", o->tolerate, "Consecutive failed runs to survive (default 2)");
       app.add_option("--tz", o->tz, "IANA time zone the schedule runs in (default UTC)");
       app.add_option("--emit", o->emit,
-                     "Print a crontab line, a systemd timer + service, or a kubernetes CronJob");
+                     "Print a crontab line, a systemd timer + service, a kubernetes CronJob, or\n"
+                     "(systemd-agent) a systemd service running rotary agent instead of a timer");
       app.add_option("--command", o->command,
                      "Arguments for rotary in the emitted job, split like a shell command line\n"
                      "(quotes and backslashes, no expansion); default: a rotate template");

@@ -2,9 +2,11 @@
 // from a token read on stdin. See docs/rotation-job.md.
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <rotary/clock.hpp>
+#include <rotary/hook.hpp>
 #include <rotary/json.hpp>
 #include <rotary/rotator.hpp>
 #include <rotary/store.hpp>
@@ -16,9 +18,9 @@ namespace {
 using namespace rotary;
 
 struct options {
-  std::string endpoint, store, key_file, key_env, strategy = "always", timeout = "30s", retry_delay = "30s",
-                                                  lock_wait = "10s", ca_file, period, expires, created,
-                                                  retries = "3";
+  std::string endpoint, store, key_file, key_env,
+      strategy = "always", timeout = "30s", retry_delay = "30s", lock_wait = "10s", ca_file, period, expires,
+      created, retries = "3", on_rotate, on_rotate_secret_env, on_rotate_timeout = "60s", secret_file;
   bool plaintext = false, init = false, json = false;
 };
 
@@ -30,6 +32,46 @@ token_store open_store(const options& o) {
   auto key = o.key_file.empty() ? store_key::from_env(o.key_env) : store_key::from_file(o.key_file);
   if (!key) throw cli::usage_error{key.error().message};
   return token_store{o.store, *key};
+}
+
+// --secret-file: any path but the store's own files.
+std::filesystem::path secret_file_flag(const options& o) {
+  if (o.secret_file.empty()) return {};
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto same = [&](const fs::path& other) {
+    return fs::weakly_canonical(fs::absolute(o.secret_file, ec), ec) ==
+           fs::weakly_canonical(fs::absolute(other, ec), ec);
+  };
+  if (!o.store.empty() && same(o.store))
+    throw cli::usage_error{"--secret-file " + detail::escape(o.secret_file) + ": is the store itself"};
+  if (!o.store.empty() && same(o.store + ".lock"))
+    throw cli::usage_error{"--secret-file " + detail::escape(o.secret_file) + ": is the store's lock file"};
+  return o.secret_file;
+}
+
+// --on-rotate and its two companions.
+std::optional<hook_command> on_rotate_flags(const options& o) {
+  if (o.on_rotate.empty()) {
+    if (!o.on_rotate_secret_env.empty()) throw cli::usage_error{"--on-rotate-secret-env needs --on-rotate"};
+    return std::nullopt;
+  }
+  hook_command h;
+  h.command = o.on_rotate;
+  h.timeout = cli::duration_flag("--on-rotate-timeout", o.on_rotate_timeout);
+  if (h.timeout < seconds{1})
+    throw cli::usage_error{"--on-rotate-timeout " + detail::escape(o.on_rotate_timeout) + ": at least 1s"};
+  if (!o.on_rotate_secret_env.empty()) {
+    if (!is_env_name(o.on_rotate_secret_env))
+      throw cli::usage_error{"--on-rotate-secret-env " + detail::escape(o.on_rotate_secret_env) +
+                             ": not a variable name (letters, digits and _, not starting with a digit)"};
+    if (o.on_rotate_secret_env.rfind("ROTARY_", 0) == 0)
+      throw cli::usage_error{"--on-rotate-secret-env " + detail::escape(o.on_rotate_secret_env) +
+                             ": ROTARY_ names are rotary's own"};
+    h.secret_env = o.on_rotate_secret_env;
+  }
+  if (!o.key_env.empty()) h.unset_env.push_back(o.key_env);  // the store key stays here
+  return h;
 }
 
 job_strategy strategy_flag(const std::string& text) {
@@ -65,6 +107,9 @@ std::string read_secret() {
 }
 
 int init(const options& o) {
+  if (!o.on_rotate.empty() || !o.on_rotate_secret_env.empty())
+    throw cli::usage_error{"--on-rotate runs after a rotation, not with --init"};
+  const auto secret_file = secret_file_flag(o);
   const auto now = real_clock{}.now();
   store_contents c;
   c.current.state.created_at = o.created.empty() ? now : cli::time_flag("--created", o.created);
@@ -112,23 +157,30 @@ int init(const options& o) {
         "; without --created and --period the first run rotates to learn the token's facts from the server";
   else
     line += "; the token is usable until " + (until ? format_time(*until) : std::string("no end"));
+  std::string secret_file_error;
+  if (!secret_file.empty()) {
+    secret_file_error = write_secret_file(secret_file, c.current.secret);
+    if (!secret_file_error.empty()) line += "; secret-file: " + secret_file_error;
+  }
+  const int exit = secret_file_error.empty() ? 0 : 4;
   for (const auto& w : warnings) line += "; warning: " + w;  // as every run's report will say
   if (o.json) {
     nlohmann::json j = {
         {"status", "initialized"},
-        {"exitCode", 0},
+        {"exitCode", exit},
         {"store", store.file().string()},
         {"encrypted", store.encrypted()},
         {"token", c.current.state},
         {"unverified", c.unverified},
         {"usableUntil", until && !c.unverified ? nlohmann::json(format_time(*until)) : nlohmann::json()},
+        {"secretFileError", secret_file_error.empty() ? nlohmann::json() : nlohmann::json(secret_file_error)},
         {"warnings", warnings},
         {"line", line}};
     std::cout << j.dump() << "\n";
   } else {
     std::cout << line << "\n";
   }
-  return 0;
+  return exit;
 }
 
 int rotate_once(const options& o) {
@@ -148,6 +200,8 @@ int rotate_once(const options& o) {
   r.client.ca_file = o.ca_file;
   r.client.user_agent = std::string("rotary/") + ROTARY_VERSION;
   r.lock_wait = cli::duration_flag("--lock-wait", o.lock_wait);
+  r.on_rotate = on_rotate_flags(o);
+  r.secret_file = secret_file_flag(o);
   const auto store = open_store(o);  // every flag is checked before the key is read
   real_clock clock;
   const auto report = rotator(store, r, clock).run();
@@ -189,12 +243,25 @@ ROTARY_COMMAND(
       app.add_option("--period", o->period, "--init: the token's rotation period in minutes");
       app.add_option("--created", o->created, "--init: when the token was created (ISO-8601)");
       app.add_option("--expires", o->expires, "--init: the token's hard expiry (ISO-8601)");
+      app.add_option("--on-rotate", o->on_rotate,
+                     "Shell command run (/bin/sh -c) once a new token is saved, with its facts in ROTARY_* "
+                     "variables");
+      app.add_option("--on-rotate-secret-env", o->on_rotate_secret_env,
+                     "Give the --on-rotate command the new secret in this environment variable (only there)");
+      app.add_option("--on-rotate-timeout", o->on_rotate_timeout,
+                     "Then SIGTERM to the command's process group, SIGKILL 5s later")
+          ->capture_default_str();
+      app.add_option("--secret-file", o->secret_file,
+                     "Also write the new secret to this file (mode 0600, PLAIN TEXT), and on --init");
       app.add_flag("--json", o->json, "Print one JSON document");
       app.footer(
           "Exit codes: 0 rotated or not due; 1 failed or busy, the token still works (the line says until "
           "when);\n"
           "3 the token is unusable, the chain is broken or the store unreadable: a person must act; 2 "
-          "usage.\n"
-          "--init: 0 created, 1 not created (store exists, locked), 2 usage.");
+          "usage;\n"
+          "4 rotated and saved, but --on-rotate or --secret-file failed: the consumer may not have the new "
+          "token.\n"
+          "--init: 0 created, 1 not created (store exists, locked), 2 usage, 4 created but --secret-file "
+          "failed.");
       return [o]() -> int { return o->init ? init(*o) : rotate_once(*o); };
     });

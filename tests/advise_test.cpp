@@ -237,6 +237,43 @@ BOOST_AUTO_TEST_CASE(systemd_analyze_verifies_the_emitted_units) {
   std::filesystem::remove_all(dir);
 }
 
+// The agent as a service: the default command runs `rotary agent` with a margin of a tenth of
+// the period (1 to 6 hours), systemctl reload sends SIGHUP, and systemd accepts the unit.
+BOOST_AUTO_TEST_CASE(the_agent_service_runs_rotary_agent_and_systemd_accepts_it) {
+  BOOST_TEST(rotary::agent_margin(std::chrono::minutes{1440}) ==
+             std::chrono::seconds{std::chrono::hours{2} + std::chrono::minutes{24}});
+  BOOST_TEST(rotary::agent_margin(std::chrono::minutes{300}) == std::chrono::seconds{std::chrono::hours{1}});
+  BOOST_TEST(rotary::agent_margin(std::chrono::minutes{100'000}) ==
+             std::chrono::seconds{std::chrono::hours{6}});
+  const auto job = rotary::agent_command(berlin());
+  BOOST_TEST(job.arguments.front() == "agent");
+  BOOST_TEST(job.arguments.back() ==
+             "when-due:" + rotary::format_duration(rotary::agent_margin(berlin().request.rotation_period)));
+  const auto text = rotary::emit_systemd_agent(job).value();
+  BOOST_TEST(
+      text.find(
+          "\nType=simple\nExecStart=/usr/local/bin/rotary \"agent\" \"--endpoint\" "
+          "\"https://example.com/api/index/v1/rotatetoken\" \"--store\" \"/var/lib/rotary/token.store\" "
+          "\"--key-file\" \"/etc/rotary/store.key\" \"--strategy\" \"when-due:2h24m\"\n") !=
+          std::string::npos,
+      text);
+  BOOST_TEST(text.find("\nExecReload=/bin/kill -HUP $MAINPID\n") != std::string::npos);
+  BOOST_TEST(rotary::emit_systemd_agent({"rotary", {"agent"}}).error().message ==
+             "the program must be an absolute path for systemd's ExecStart= (got \"rotary\")");
+  if (!std::filesystem::exists("/usr/bin/systemd-analyze")) return;
+  const auto dir = std::filesystem::temp_directory_path() / ("rotary-agent-unit-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  // verify checks that ExecStart's program exists: point it at one that does.
+  std::string unit = text;
+  unit.replace(unit.find("/usr/local/bin/rotary"), std::string("/usr/local/bin/rotary").size(), "/bin/true");
+  std::ofstream(dir / "rotary-agent.service") << unit;
+  const auto out =
+      shell_output("cd " + shell_quote(dir.string()) +
+                   " && /usr/bin/systemd-analyze verify ./rotary-agent.service 2>&1; echo \"exit $?\"");
+  BOOST_TEST(out == "exit 0\n");
+  std::filesystem::remove_all(dir);
+}
+
 BOOST_AUTO_TEST_CASE(systemd_needs_an_absolute_program) {
   BOOST_TEST(emit_systemd(berlin(), {"printf", {}}).error().message ==
              "the program must be an absolute path for systemd's ExecStart= (got \"printf\")");

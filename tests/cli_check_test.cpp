@@ -260,6 +260,13 @@ BOOST_AUTO_TEST_CASE(emits_crontab_systemd_and_kubernetes) {
   BOOST_TEST(k8s.out.find("  schedule: \"17 3,9,15,21 * * *\"\n  timeZone: \"Europe/Berlin\"\n") !=
              std::string::npos);
   BOOST_TEST(k8s.out.find("concurrencyPolicy: Forbid") != std::string::npos);
+  // The agent as a service: no timer, `rotary agent` with a margin of a tenth of the period.
+  const auto agent = run_rotary({"advise", "--period", "3600", "--emit", "systemd-agent"});
+  BOOST_TEST(agent.exit == 0, agent.err);
+  BOOST_TEST(agent.out.find("[Service]\nType=simple\nExecStart=/usr/local/bin/rotary \"agent\" ") !=
+             std::string::npos);
+  BOOST_TEST(agent.out.find("\"--strategy\" \"when-due:6h\"\n") != std::string::npos, agent.out);
+  BOOST_TEST(agent.out.find("OnCalendar") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(command_words_are_quoted_for_each_target_and_shell_syntax_is_refused) {
@@ -307,7 +314,7 @@ BOOST_AUTO_TEST_CASE(no_schedule_is_enough_for_a_tiny_period) {
 BOOST_AUTO_TEST_CASE(bad_advise_flags_exit_2) {
   BOOST_TEST(run_rotary({"advise"}).err == "rotary: error: --period is required\n");
   BOOST_TEST(run_rotary({"advise", "--period", "1440", "--emit", "cron"}).err ==
-             "rotary: error: --emit cron: expected crontab, systemd or kubernetes\n");
+             "rotary: error: --emit cron: expected crontab, systemd, kubernetes or systemd-agent\n");
   BOOST_TEST(run_rotary({"advise", "--period", "1440", "--tolerate", "x"}).exit == 2);
 }
 

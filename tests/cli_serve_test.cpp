@@ -21,6 +21,7 @@
 #include <rotary/json.hpp>
 #include <rotary/wire.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -37,7 +38,8 @@ using rotary::test::temp_dir;
 namespace {
 
 // A running `rotary serve`: started with its stdout and stderr on pipes; the first stdout line
-// is read (it says the server listens); stop() sends a signal and collects the rest.
+// is read (it says the server listens), then nothing is read until stop() sends a signal and
+// collects the rest of both pipes.
 class serve_process {
  public:
   explicit serve_process(const std::vector<std::string>& args,
@@ -86,8 +88,7 @@ class serve_process {
   ending stop(int sig = SIGTERM) {
     kill(pid_, sig);
     ending e;
-    e.out = drain(out_);
-    e.err = drain(err_);
+    drain(e.out, e.err);
     int status = 0;
     waitpid(pid_, &status, 0);
     pid_ = -1;
@@ -111,12 +112,23 @@ class serve_process {
     }
     return line;
   }
-  static std::string drain(int fd) {
-    std::string all;
+  // Reads both pipes at once until both end: the program may be waiting to write either.
+  void drain(std::string& out, std::string& err) const {
+    bool out_open = true, err_open = true;
     char buf[4096];
-    ssize_t n = 0;
-    while ((n = read(fd, buf, sizeof buf)) > 0) all.append(buf, static_cast<std::size_t>(n));
-    return all;
+    while (out_open || err_open) {
+      pollfd p[2] = {{out_open ? out_ : -1, POLLIN, 0}, {err_open ? err_ : -1, POLLIN, 0}};
+      if (poll(p, 2, 10'000) <= 0) break;  // 10 s without a byte: give up (the test fails)
+      for (int i = 0; i < 2; ++i) {
+        if (p[i].revents == 0) continue;
+        const auto n = read(p[i].fd, buf, sizeof buf);
+        if (n <= 0) {
+          (i == 0 ? out_open : err_open) = false;
+          continue;
+        }
+        (i == 0 ? out : err).append(buf, static_cast<std::size_t>(n));
+      }
+    }
   }
 
   pid_t pid_ = -1;
@@ -168,7 +180,7 @@ BOOST_AUTO_TEST_CASE(sigint_stops_it_cleanly_too) {
 }
 
 BOOST_AUTO_TEST_CASE(a_rotation_through_the_program_logs_ids_and_never_secrets) {
-  serve_process p(test_flags);
+  serve_process p(with(test_flags, {"--log", "-"}));
   const auto url = p.url(), key = p.admin_key();
   const auto created = admin_call(url, key, "POST", "/admin/v1/tokens", R"j({"rotationPeriodMinutes": 60})j");
   BOOST_REQUIRE(created->status == 201);
@@ -352,4 +364,115 @@ BOOST_AUTO_TEST_CASE(a_port_in_use_is_a_clear_error) {
   const auto r = rotary::test::run_rotary({"serve", "--port", port});
   BOOST_TEST(r.exit == 1);
   BOOST_TEST(r.err == "rotary: error: cannot listen on 127.0.0.1 port " + port + "\n");
+}
+
+// Without --log nothing but the stop line reaches stderr, however many requests come.
+BOOST_AUTO_TEST_CASE(without_log_stderr_has_only_the_stop_line) {
+  serve_process p(test_flags);
+  const auto url = p.url(), key = p.admin_key();
+  BOOST_TEST(admin_call(url, key, "GET", "/admin/v1/clock")->status == 200);
+  BOOST_TEST(rotate(url, "no-such-secret")->status == 401);
+  const auto events = admin_call(url, key, "GET", "/admin/v1/events");
+  BOOST_TEST(nlohmann::json::parse(events->body).at("events").size() >= 2u);  // the audit log is kept
+  const auto end = p.stop();
+  BOOST_TEST(end.err == "rotary serve: stopped by SIGTERM\n");
+  BOOST_TEST(end.out == "");
+}
+
+// stderr and stdout on pipes the test never reads while it sends 3000 requests: every one is
+// answered (a blocking log write used to stall the server after a few hundred). With --log -
+// the lines the full pipe cannot take are dropped and counted in the stop line.
+BOOST_AUTO_TEST_CASE(pipes_nobody_reads_never_stall_the_server) {
+  for (const auto& log : std::vector<std::vector<std::string>>{{}, {"--log", "-"}}) {
+    BOOST_TEST_CONTEXT((log.empty() ? "no --log" : "--log -")) {
+      serve_process p(with(test_flags, log));
+      const auto url = p.url(), key = p.admin_key();
+      httplib::Client c(url);
+      c.set_keep_alive(true);
+      c.set_read_timeout(10, 0);
+      const httplib::Headers admin_auth{{"Authorization", "Bearer " + key}};
+      const httplib::Headers bad_secret{{"Authorization", "Bearer no-such-secret"}};
+      int answered = 0;
+      const auto started = std::chrono::steady_clock::now();
+      for (int i = 0; i < 3000; ++i) {
+        const auto r = i % 2 == 0
+                           ? c.Get("/admin/v1/clock", admin_auth)
+                           : c.Post(std::string(rotary::wire::rotate_path), bad_secret, "", "text/plain");
+        if (!r) break;
+        if (r->status == (i % 2 == 0 ? 200 : 401)) ++answered;
+      }
+      BOOST_TEST(answered == 3000);
+      BOOST_TEST((std::chrono::steady_clock::now() - started < 120s));  // generous: about 1 s here
+      const auto end = p.stop();
+      BOOST_TEST(end.exit == 0);
+      if (log.empty()) {
+        BOOST_TEST(end.err == "rotary serve: stopped by SIGTERM\n");
+      } else {
+        // 3000 lines of about 50 bytes overflow a 64 KiB pipe: some are dropped, and counted.
+        BOOST_TEST(end.err.find(" log lines dropped: the log did not take them at once)\n") !=
+                   std::string::npos);
+        BOOST_TEST(end.err.find("rotary serve: stopped by SIGTERM (") != std::string::npos);
+      }
+    }
+  }
+}
+
+// --log FILE appends one line per request to FILE (created mode 0600, earlier lines kept).
+BOOST_AUTO_TEST_CASE(log_file_gets_one_line_per_request_appended) {
+  temp_dir dir;
+  const auto file = dir.path / "requests.log";
+  {
+    serve_process p(with(test_flags, {"--log", file.string()}));
+    BOOST_TEST(admin_call(p.url(), p.admin_key(), "GET", "/admin/v1/clock")->status == 200);
+    const auto end = p.stop();
+    BOOST_TEST(end.err == "rotary serve: stopped by SIGTERM\n");
+  }
+  BOOST_TEST(read_file(file) == "2027-01-01T00:00:00Z GET /admin/v1/clock 200 admin\n");
+  BOOST_TEST(((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
+              (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)));
+  {
+    serve_process p(with(test_flags, {"--log", file.string(), "--json"}));
+    BOOST_TEST(rotate(p.url(), "no-such-secret")->status == 401);
+    p.stop();
+  }
+  const auto text = read_file(file);
+  BOOST_TEST(text.starts_with("2027-01-01T00:00:00Z GET /admin/v1/clock 200 admin\n{"));
+  BOOST_TEST(std::count(text.begin(), text.end(), '\n') == 2);
+  // A decoded %0A in the path cannot forge a line: the path is escaped.
+  const auto forged = dir.path / "forged.log";
+  {
+    serve_process p(with(test_flags, {"--log", forged.string()}));
+    httplib::Client c(p.url());
+    BOOST_TEST(c.Get("/x%0A2027-01-01T00:00:00Z%20POST%20/admin/v1/tokens%20200")->status == 404);
+    p.stop();
+  }
+  BOOST_TEST(read_file(forged) ==
+             "2027-01-01T00:00:00Z GET /x\\n2027-01-01T00:00:00Z POST /admin/v1/tokens 200 404 request "
+             "error=not-found\n");
+  const auto second = nlohmann::json::parse(text.substr(text.find('\n') + 1));
+  BOOST_TEST(second.at("path") == "/api/index/v1/rotatetoken");
+  BOOST_TEST(second.at("status") == 401);
+}
+
+BOOST_AUTO_TEST_CASE(a_log_file_that_cannot_be_opened_is_a_usage_error) {
+  temp_dir dir;
+  const auto file = (dir.path / "missing" / "requests.log").string();
+  const auto r = rotary::test::run_rotary(with(with({"serve"}, test_flags), {"--log", file}));
+  BOOST_TEST(r.exit == 2);
+  BOOST_TEST(r.out == "");
+  BOOST_TEST(r.err ==
+             "rotary: error: --log " + file + ": cannot open for appending: No such file or directory\n");
+}
+
+BOOST_AUTO_TEST_CASE(help_lists_the_admin_endpoints_and_typed_flags) {
+  const auto r = rotary::test::run_rotary({"serve", "--help"});
+  BOOST_TEST(r.exit == 0);
+  for (const auto* text :
+       {"POST   /admin/v1/tokens       {\"rotationPeriodMinutes\"?: minutes, \"expiresAt\"?: instant}",
+        "POST   /admin/v1/clock        {\"advanceSeconds\": seconds} or {\"set\": instant}",
+        "GET    /admin/v1/events", "GET    /admin/v1/faults", "DELETE revokes it", "docs/fake-server.md",
+        "--start INSTANT", "--buffer DURATION", "--bind ADDRESS", "--port PORT", "--log FILE|-",
+        "--admin-key KEY", "--threads N"})
+    BOOST_TEST_CONTEXT(text) { BOOST_TEST(r.out.find(text) != std::string::npos); }
+  BOOST_TEST(r.out.find("TEXT") == std::string::npos);
 }

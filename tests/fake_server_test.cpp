@@ -1058,3 +1058,68 @@ BOOST_AUTO_TEST_CASE(the_fault_generator_is_the_same_everywhere) {
   const double u = c.uniform();
   BOOST_TEST((u >= 0.0 && u < 1.0));
 }
+
+// The admin API reads instants as Unix seconds or ISO-8601 strings (as parse_time reads them):
+// expiresAt when creating a token, set when moving the clock. A bad string is 400
+// invalid-request naming the field, with parse_time's message and column.
+BOOST_AUTO_TEST_CASE(admin_instants_are_unix_seconds_or_iso_8601) {
+  rotary::manual_clock clock{midnight};
+  rotary::fake_server server{test_options(clock)};
+  server.start();
+  const auto invalid = [](const std::string& message) {
+    return R"j({"error":"invalid-request","message":")j" + message + R"j("})j";
+  };
+
+  const auto iso = admin(server, "POST", "/admin/v1/tokens",
+                         R"j({"rotationPeriodMinutes": 60, "expiresAt": "2028-01-01T00:00:00Z"})j");
+  BOOST_TEST(iso.status == 201);
+  BOOST_TEST(iso.json().at("expiresAt") == 1830297600);
+  const auto offset = admin(server, "POST", "/admin/v1/tokens",
+                            R"j({"rotationPeriodMinutes": 60, "expiresAt": "2028-01-01T05:30:00+05:30"})j");
+  BOOST_TEST(offset.status == 201);
+  BOOST_TEST(offset.json().at("expiresAt") == 1830297600);
+  const auto unix_seconds = admin(server, "POST", "/admin/v1/tokens",
+                                  R"j({"rotationPeriodMinutes": 60, "expiresAt": 1830297600})j");
+  BOOST_TEST(unix_seconds.status == 201);
+  BOOST_TEST(unix_seconds.json().at("expiresAt") == 1830297600);
+
+  struct row {
+    std::string path, body, message;
+  };
+  const std::vector<row> rows = {
+      {"/admin/v1/tokens", R"j({"expiresAt": "next year"})j",
+       "expiresAt: expected a four-digit year (an ISO-8601 instant looks like 2027-03-14T07:00:00Z) (column "
+       "1)"},
+      {"/admin/v1/tokens", R"j({"expiresAt": "2028-01-01T00:00:00"})j",
+       "expiresAt: missing time zone designator: add Z for UTC or an offset like +05:30 (column 20)"},
+      {"/admin/v1/tokens", R"j({"expiresAt": "10000-01-01T00:00:00Z"})j",
+       "expiresAt: the instant cannot be past 9999-12-31T23:59:59Z"},
+      {"/admin/v1/tokens", R"j({"expiresAt": "9999-12-31T23:59:59-01:00"})j",
+       "expiresAt: the instant cannot be past 9999-12-31T23:59:59Z"},
+      {"/admin/v1/tokens", R"j({"expiresAt": 253402300800})j",
+       "expiresAt: expected Unix seconds (at most 253402300799), got 253402300800"},
+      {"/admin/v1/clock", R"j({"set": "tomorrow"})j",
+       "set: expected a four-digit year (an ISO-8601 instant looks like 2027-03-14T07:00:00Z) (column 1)"},
+      {"/admin/v1/clock", R"j({"set": "2027-02-30T00:00:00Z"})j",
+       "set: day 30 does not exist in 2027-02 (column 9)"},
+      {"/admin/v1/clock", R"j({"set": "10000-01-01T00:00:00Z"})j",
+       "set: the instant cannot be past 9999-12-31T23:59:59Z"},
+      {"/admin/v1/clock", R"j({"set": 253402300800})j",
+       "set: expected Unix seconds (at most 253402300799), got 253402300800"},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.body) {
+      const auto got = admin(server, "POST", r.path, r.body);
+      BOOST_TEST(got.status == 400);
+      BOOST_TEST(got.body == invalid(r.message));
+    }
+  }
+
+  BOOST_TEST(admin(server, "POST", "/admin/v1/clock", R"j({"set": "2027-01-02T00:00:00Z"})j").body ==
+             R"j({"now":1798848000,"warp":0.0})j");
+  BOOST_TEST(clock.now() == midnight + 24h);
+  BOOST_TEST(admin(server, "POST", "/admin/v1/clock", R"j({"set": 1798761600})j").body ==
+             R"j({"now":1798761600,"warp":0.0})j");
+  BOOST_TEST(admin(server, "POST", "/admin/v1/clock", R"j({"set": "9999-12-31T23:59:59Z"})j").body ==
+             R"j({"now":253402300799,"warp":0.0})j");
+}

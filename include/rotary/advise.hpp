@@ -21,6 +21,7 @@
 #include <rotary/simulate.hpp>
 #include <rotary/time.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,6 +97,16 @@ struct emit_error {
 [[nodiscard]] outcome<std::string, emit_error> emit_crontab(const advice& a, const job_command& job = {});
 [[nodiscard]] outcome<std::string, emit_error> emit_systemd(const advice& a, const job_command& job = {});
 [[nodiscard]] outcome<std::string, emit_error> emit_kubernetes(const advice& a, const job_command& job = {});
+
+// The long-running alternative to a timer: a systemd service running `rotary agent`
+// (agent.hpp), which sleeps until each rotation is due; SIGHUP (systemctl reload) makes it read
+// the store again, SIGTERM stops it. `agent_command(a)` is the default command: the usual
+// endpoint, store and key arguments with `agent` and `--strategy when-due:M`, M =
+// agent_margin(period): a tenth of the rotation period, between 1 and 6 hours (the window in
+// which the agent retries a failing rotation, 1, 2, 4 ... minutes apart).
+[[nodiscard]] seconds agent_margin(minutes rotation_period);
+[[nodiscard]] job_command agent_command(const advice& a);
+[[nodiscard]] outcome<std::string, emit_error> emit_systemd_agent(const job_command& job);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -353,19 +364,29 @@ inline outcome<std::string, emit_error> emit_crontab(const advice& a, const job_
   return out;
 }
 
+namespace detail {
+// The ExecStart= value of `words` (the program first, an absolute path).
+inline outcome<std::string, emit_error> systemd_exec(const std::vector<std::string>& words) {
+  if (words.front().front() != '/')
+    return emit_error{"the program must be an absolute path for systemd's ExecStart= (got " +
+                      systemd_word(words.front()) + ")"};
+  std::string exec;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const auto& w = words[i];
+    if (i != 0) exec += ' ';
+    // The program plain when it can be: a leading quote would hide systemd's prefixes (-, @, +).
+    exec += i == 0 && plain_word(w) ? w : systemd_word(w);
+  }
+  return exec;
+}
+}  // namespace detail
+
 inline outcome<std::string, emit_error> emit_systemd(const advice& a, const job_command& job) {
   auto words = detail::job_words(a, job);
   if (!words) return words.error();
-  if (job.program.front() != '/')
-    return emit_error{"the program must be an absolute path for systemd's ExecStart= (got " +
-                      detail::systemd_word(job.program) + ")"};
-  std::string exec;
-  for (std::size_t i = 0; i < words->size(); ++i) {
-    const auto& w = (*words)[i];
-    if (i != 0) exec += ' ';
-    // The program plain when it can be: a leading quote would hide systemd's prefixes (-, @, +).
-    exec += i == 0 && detail::plain_word(w) ? w : detail::systemd_word(w);
-  }
+  const auto exec_line = detail::systemd_exec(*words);
+  if (!exec_line) return exec_line.error();
+  const std::string& exec = *exec_line;
   // OnCalendar from the cron fields: minute, hour list, weekday.
   const std::string& e = a.chosen->expression;
   const auto first_space = e.find(' ');
@@ -392,6 +413,42 @@ inline outcome<std::string, emit_error> emit_systemd(const advice& a, const job_
       "\n"
       "PrivateTmp=true\nNoNewPrivileges=true\nProtectSystem=strict\nReadWritePaths=/var/lib/"
       "rotary\nUMask=0077\n";
+  return out;
+}
+
+inline seconds agent_margin(minutes rotation_period) {
+  return std::clamp<seconds>(std::chrono::duration_cast<seconds>(rotation_period) / 10, std::chrono::hours{1},
+                             std::chrono::hours{6});
+}
+
+inline job_command agent_command(const advice& a) {
+  job_command job;
+  job.arguments.front() = "agent";
+  job.arguments.emplace_back("--strategy");
+  job.arguments.push_back("when-due:" + format_duration(agent_margin(a.request.rotation_period)));
+  return job;
+}
+
+inline outcome<std::string, emit_error> emit_systemd_agent(const job_command& job) {
+  if (job.program.empty()) return emit_error{"the program is empty"};
+  std::vector<std::string> words{job.program};
+  words.insert(words.end(), job.arguments.begin(), job.arguments.end());
+  for (std::size_t i = 0; i < words.size(); ++i)
+    if (!detail::decode_utf8(words[i])) return emit_error{detail::argument_name(i) + " is not valid UTF-8"};
+  const auto exec = detail::systemd_exec(words);
+  if (!exec) return exec.error();
+  std::string out = "# rotary agent: rotates the token when it is due, as a service (no timer)\n";
+  out +=
+      "# /etc/systemd/system/rotary-agent.service\n"
+      "[Unit]\nDescription=Rotate the API token when due (rotary agent)\n"
+      "Wants=network-online.target\nAfter=network-online.target\n\n"
+      "[Service]\nType=simple\nExecStart=" +
+      *exec +
+      "\nExecReload=/bin/kill -HUP $MAINPID\n"
+      "Restart=on-failure\nRestartSec=30s\n"
+      "PrivateTmp=true\nNoNewPrivileges=true\nProtectSystem=strict\nReadWritePaths=/var/lib/rotary\n"
+      "UMask=0077\n\n"
+      "[Install]\nWantedBy=multi-user.target\n";
   return out;
 }
 

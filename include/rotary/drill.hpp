@@ -35,6 +35,7 @@
 #include <rotary/simulate.hpp>
 #include <rotary/store.hpp>
 #include <rotary/time.hpp>
+#include <rotary/token_source.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -323,18 +324,19 @@ inline drill_result run_drill(const simulation_plan& plan, const drill_options& 
       };
   detail::skewed_clock job_clock{clock, plan.clock_skew};
 
-  // Consumers: at its first tick a reader loads the secret; at every later tick it calls the
-  // API with the secret it holds (a 401 means it held a dead one), then reloads.
+  // Consumers: each reader holds a token_source on the store. At its first tick it refreshes
+  // it; at every later tick it calls the API with the secret it holds (a 401 means it held a
+  // dead one), then refreshes (a stat, and a reload only when the job saved since).
   struct reader {
     sys_seconds next;
-    std::string secret;
+    token_source source;
     bool primed = false;
   };
   std::vector<reader> readers;
   readers.reserve(static_cast<std::size_t>(std::max(0, options.consumers.count)));
   for (int c = 0; c < options.consumers.count; ++c)
     readers.push_back(
-        {plan.from + options.consumers.reload * c / options.consumers.count, token->raw_secret});
+        {plan.from + options.consumers.reload * c / options.consumers.count, token_source{store}});
   httplib::Client api(url);
   std::string probe_path{wire::api_prefix};
   probe_path.append("datasources");  // any protected path answers 200 {} to a usable token
@@ -377,10 +379,11 @@ inline drill_result run_drill(const simulation_plan& plan, const drill_options& 
       move_to(first->next);
       if (first->primed) {
         ++out.consumer_calls;
-        const auto res = api.Get(probe_path, httplib::Headers{{"Authorization", "Bearer " + first->secret}});
+        const auto res =
+            api.Get(probe_path, httplib::Headers{{"Authorization", "Bearer " + first->source.secret()}});
         if (res && res->status == 401) ++out.consumer_rejections;
       }
-      if (const auto loaded = store.load()) first->secret = loaded->current.secret;
+      (void)first->source.refresh();  // on an error it keeps the secret it had, as before
       first->primed = true;
       first->next += options.consumers.reload;
     }

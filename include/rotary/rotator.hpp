@@ -39,6 +39,7 @@
 #include <nlohmann/json.hpp>
 #include <rotary/client.hpp>
 #include <rotary/clock.hpp>
+#include <rotary/hook.hpp>
 #include <rotary/job_strategy.hpp>
 #include <rotary/policy.hpp>
 #include <rotary/store.hpp>
@@ -73,10 +74,19 @@ struct rotator_options {
   std::chrono::milliseconds lock_wait{std::chrono::seconds{10}};  // a second run waits this long
   // Called with the new token once it is saved (never before): switch the application here.
   std::function<void(const stored_token&)> on_new_token{};
+  // Written with the new secret and a newline once it is saved (after on_new_token, before
+  // on_rotate): atomically, mode 0600, in plain text. "" writes none.
+  std::filesystem::path secret_file{};
+  // Run once the new token is saved (after on_new_token and the secret file), with
+  // ROTARY_CREATED_AT, ROTARY_ROTATE_BY, ROTARY_PREVIOUS_USABLE_UNTIL and ROTARY_STORE in its
+  // environment (the secret only in its secret_env, if named). Never run when nothing was rotated.
+  std::optional<hook_command> on_rotate{};
 };
 
 // What a run ended with. Exit codes: 0 rotated, not_due; 1 failed, busy (the token is still
-// usable); 3 unusable, chain_broken, store_failed (a person must act); 2 misconfigured.
+// usable); 3 unusable, chain_broken, store_failed (a person must act); 2 misconfigured; 4 rotated
+// and saved, but the on_rotate command or the secret file failed (the consumer may not have the
+// new token).
 enum class run_status { rotated, not_due, failed, busy, unusable, chain_broken, store_failed, misconfigured };
 
 // "rotated", "not-due", "failed", "busy", "unusable", "chain-broken", "store-error", "misconfigured".
@@ -98,10 +108,12 @@ struct run_report {
   std::optional<store_error> store;                // the store's error, for store_failed / busy
   bool recovered = false;                          // a save interrupted by a crash was completed first
   int save_attempts = 0;                           // saves of a new token tried (0: no new token to save)
-  seconds save_retried{0};            // from the first failed save of the new token to the last try
-  std::vector<std::string> warnings;  // what works but should not be so ("plain http to ...")
-  std::string detail;                 // what happened, in a clause (no secret)
-  std::string advice;                 // what a person must do ("" when nothing)
+  seconds save_retried{0};               // from the first failed save of the new token to the last try
+  std::vector<std::string> warnings;     // what works but should not be so ("plain http to ...")
+  std::string detail;                    // what happened, in a clause (no secret)
+  std::string advice;                    // what a person must do ("" when nothing)
+  std::optional<hook_result> on_rotate;  // rotated with an on_rotate command: how it ended
+  std::string secret_file_error;         // rotated with a secret file that could not be written
 
   [[nodiscard]] int exit_code() const noexcept;
   // One line for a cron log: "<finished> <status>: <detail>[; warning: <w>]...[; <advice>]".
@@ -111,8 +123,9 @@ struct run_report {
 // {"status", "exitCode", "startedAt", "finishedAt", "attempts", "token", "usableUntil",
 //  "secondsLeft", "endedBy", "rotateFrom", "previousUsableUntil", "chainEndsAt",
 //  "unansweredRotation", "error", "storeError", "recovered", "saveAttempts",
-//  "saveRetriedSeconds", "warnings", "detail", "advice", "line"}; times ISO-8601, absent values
-// null, "warnings" an array (empty when none).
+//  "saveRetriedSeconds", "onRotate", "secretFileError", "warnings", "detail", "advice", "line"};
+// times ISO-8601, absent values null, "warnings" an array (empty when none); "onRotate" is
+// {"exitCode", "signal", "timedOut", "started", "error", "seconds"} or null when not run.
 void to_json(nlohmann::json& j, const run_report& r);
 
 class rotator {
@@ -159,6 +172,7 @@ constexpr std::string_view to_string(run_status s) noexcept {
 inline int run_report::exit_code() const noexcept {
   switch (status) {
     case run_status::rotated:
+      return (on_rotate && !on_rotate->ok()) || !secret_file_error.empty() ? 4 : 0;
     case run_status::not_due:
       return 0;
     case run_status::failed:
@@ -274,6 +288,18 @@ inline void to_json(nlohmann::json& j, const run_report& r) {
   j["recovered"] = r.recovered;
   j["saveAttempts"] = r.save_attempts;
   j["saveRetriedSeconds"] = r.save_retried.count();
+  if (r.on_rotate) {
+    const auto& h = *r.on_rotate;
+    j["onRotate"] = {{"exitCode", h.exit_code < 0 ? nlohmann::json() : nlohmann::json(h.exit_code)},
+                     {"signal", h.signal == 0 ? nlohmann::json() : nlohmann::json(h.signal)},
+                     {"timedOut", h.timed_out},
+                     {"started", h.started},
+                     {"error", h.error.empty() ? nlohmann::json() : nlohmann::json(h.error)},
+                     {"seconds", static_cast<double>(h.took.count()) / 1000.0}};
+  } else {
+    j["onRotate"] = nullptr;
+  }
+  j["secretFileError"] = r.secret_file_error.empty() ? nlohmann::json() : nlohmann::json(r.secret_file_error);
   j["warnings"] = r.warnings;
   j["detail"] = r.detail;
   j["advice"] = r.advice.empty() ? nlohmann::json() : nlohmann::json(r.advice);
@@ -548,6 +574,26 @@ inline run_report rotator::run() {
                              detail::times(r.save_attempts, "try", "tries") + " over " +
                              format_duration(r.save_retried) + " (the first failed: " + first_error + ")");
       if (!saved) r.warnings.push_back(saved.error().message);
+      // 5c. Hand the new token on: the secret file, then the command.
+      if (!options_.secret_file.empty()) {
+        r.secret_file_error = write_secret_file(options_.secret_file, next.current.secret);
+        if (!r.secret_file_error.empty()) r.detail += "; secret-file: " + r.secret_file_error;
+      }
+      if (options_.on_rotate) {
+        const auto deadline = policy.rotation_deadline(next.current.state);
+        const std::vector<std::pair<std::string, std::string>> env = {
+            {"ROTARY_CREATED_AT", format_time(next.current.state.created_at)},
+            {"ROTARY_ROTATE_BY", deadline ? format_time(*deadline) : std::string()},
+            {"ROTARY_PREVIOUS_USABLE_UNTIL", parent_end ? format_time(*parent_end) : std::string()},
+            {"ROTARY_STORE", store_.file().string()}};
+        r.on_rotate = run_hook(*options_.on_rotate, env, &next.current.secret);
+        if (!r.on_rotate->ok()) r.detail += "; on-rotate: " + r.on_rotate->describe();
+      }
+      if (r.exit_code() == 4 && r.advice.empty())
+        r.advice =
+            "the new token is saved, but the consumer may not have it: a person must fix " +
+            std::string(r.on_rotate && !r.on_rotate->ok() ? "the on-rotate command" : "the secret file") +
+            " and hand it the token";
       return finish(r);
     }
 

@@ -1,6 +1,7 @@
 // rotary/detail/json_wire.hpp: JSON for the protocol types of wire.hpp (see json.hpp).
 //
-// Field names are the wire's camelCase; instants are Unix seconds. Readers throw json_error
+// Field names are the wire's camelCase; instants are Unix seconds (the admin requests also
+// read ISO-8601 strings such as "2027-01-01T00:00:00Z"). Readers throw json_error
 // naming the field. Requests the fake server reads (create_token_request, clock_request,
 // fault_config) are strict: an unknown key is an error, so a typo such as "advanceSecond" is
 // answered with 400 instead of being ignored. Responses (rotate_response, created_token, ...)
@@ -15,11 +16,13 @@
 #include <nlohmann/json.hpp>
 #include <rotary/detail/json_read.hpp>
 #include <rotary/detail/json_rules.hpp>
+#include <rotary/time.hpp>
 #include <rotary/wire.hpp>
 
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -75,6 +78,23 @@ inline double number_field(const nlohmann::json& v, std::string_view field, doub
   return d;
 }
 
+// An instant of an admin request: Unix seconds, or an ISO-8601 string as parse_time reads it
+// (`2027-01-01T00:00:00Z`, `2027-01-01T05:30:00+05:30`, ...), up to 9999-12-31T23:59:59Z.
+// Absent or null: nullopt. A bad string names the field, parse_time's message and column.
+inline std::optional<sys_seconds> optional_instant(const nlohmann::json& j, std::string_view key) {
+  const auto* v = json_find(j, key);
+  if (!v || !v->is_string()) return json_optional_time(j, key);  // numbers, or "expected Unix seconds"
+  const auto& text = v->get_ref<const std::string&>();
+  // Five digits or more before the first '-': a year past 9999 (parse_time would read four).
+  const auto digits = text.find_first_not_of("0123456789");
+  if (digits != std::string::npos && digits > 4 && text[digits] == '-')
+    json_fail(key, "the instant cannot be past 9999-12-31T23:59:59Z");
+  const auto t = parse_time(text);
+  if (!t) json_fail(key, t.error().message + " (column " + std::to_string(t.error().column) + ")");
+  if (to_unix(*t) > max_unix_seconds) json_fail(key, "the instant cannot be past 9999-12-31T23:59:59Z");
+  return *t;
+}
+
 }  // namespace detail::wire_json
 
 namespace wire {
@@ -110,6 +130,7 @@ inline void from_json(const nlohmann::json& j, error_body& e) {
 }
 
 // {"rotationPeriodMinutes": 3600, "expiresAt": 1830297600}; both optional, nothing else allowed.
+// expiresAt may also be an ISO-8601 string ("2028-01-01T00:00:00Z").
 inline void to_json(nlohmann::json& j, const create_token_request& r) {
   j = nlohmann::json::object();
   if (r.rotation_period) j["rotationPeriodMinutes"] = r.rotation_period->count();
@@ -119,7 +140,7 @@ inline void from_json(const nlohmann::json& j, create_token_request& r) {
   detail::json_object(j, "request body");
   detail::wire_json::only_keys(j, {"rotationPeriodMinutes", "expiresAt"});
   r = create_token_request{detail::wire_json::optional_minutes(j, "rotationPeriodMinutes"),
-                           detail::json_optional_time(j, "expiresAt")};
+                           detail::wire_json::optional_instant(j, "expiresAt")};
 }
 
 // {"id": "tok_1", "rawSecret": "...", "createdAt": ..., "rotationPeriodMinutes": ..., "expiresAt": ...}
@@ -206,6 +227,7 @@ inline void from_json(const nlohmann::json& j, clock_view& c) {
 }
 
 // {"advanceSeconds": 600} | {"set": 1798761600} | {"warp": 3600}; warp may go with either.
+// set may also be an ISO-8601 string ("2027-01-01T00:00:00Z").
 inline void to_json(nlohmann::json& j, const clock_request& r) {
   j = nlohmann::json::object();
   if (r.advance) j["advanceSeconds"] = r.advance->count();
@@ -219,7 +241,7 @@ inline void from_json(const nlohmann::json& j, clock_request& r) {
   if (const auto* a = detail::json_find(j, "advanceSeconds"))
     out.advance = seconds{
         detail::wire_json::bounded_integer(*a, "advanceSeconds", 0, detail::max_unix_seconds, "seconds")};
-  out.set = detail::json_optional_time(j, "set");
+  out.set = detail::wire_json::optional_instant(j, "set");
   if (const auto* w = detail::json_find(j, "warp"))
     out.warp = detail::wire_json::number_field(*w, "warp", 0, 1e9);
   if (out.advance && out.set) detail::json_fail("set", "give advanceSeconds or set, not both");
