@@ -231,6 +231,41 @@ BOOST_AUTO_TEST_CASE(wake_runs_the_job_again_and_a_stop_ends_the_sleep_at_once) 
   BOOST_TEST(w.snapshot().back().kind == agent_event::stopped);
 }
 
+// A stop while the job waits to retry a rotation ends the run there, not after the backoff.
+BOOST_AUTO_TEST_CASE(a_stop_while_the_job_waits_to_retry_ends_the_run_at_once) {
+  world w;
+  w.clock.set(t0 + std::chrono::hours{23} + 30min);  // due
+  rotary::wire::fault f;
+  f.kind = rotary::wire::fault_kind::status;
+  f.status = 500;
+  f.count = 100;
+  w.server.set_faults({{f}, 1});
+  auto o = w.options();
+  o.rotation.retries = 5;
+  rotary::agent a{w.store, o, w.clock};
+  w.start(a);
+  bool waiting = false;  // the job's backoff: the only wait before the first run ends
+  for (int i = 0; i < 5000 && !waiting; ++i) {
+    std::this_thread::sleep_for(1ms);
+    waiting = w.clock.earliest_wait().has_value() && w.count(agent_event::run) == 0;
+  }
+  BOOST_REQUIRE(waiting);
+  const bool stopped = rotary::test::returns_within(2s, [&] {
+    w.stop.request_stop();
+    w.thread.join();
+  });
+  BOOST_TEST(stopped);
+  const auto events = w.snapshot();
+  const auto last_run_at = std::find_if(events.rbegin(), events.rend(),
+                                        [](const agent_event& e) { return e.kind == agent_event::run; });
+  BOOST_REQUIRE((last_run_at != events.rend() && last_run_at->report.has_value()));
+  const auto& last_run = *last_run_at;
+  BOOST_TEST((last_run.report->status == run_status::failed));
+  BOOST_TEST(last_run.report->detail.find("stopped while waiting to retry") != std::string::npos,
+             last_run.report->detail);
+  BOOST_TEST(w.clock.now() == t0 + std::chrono::hours{23} + 30min);  // the backoff never ran out
+}
+
 // A store without an endpoint and no endpoint given: misconfigured, run() returns 2 at once.
 BOOST_AUTO_TEST_CASE(a_misconfigured_job_ends_the_agent_with_2) {
   world w;

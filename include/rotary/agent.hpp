@@ -27,9 +27,10 @@
 //     rotary::stop_source stop;
 //     std::thread t([&] { a.run(stop.get_token()); });   // until stop.request_stop()
 //
-// Stopping: run() returns within the clock's wake-up once a stop is requested while it sleeps.
-// A run in progress is finished first (a request in flight is bounded by the client's
-// total_timeout; a new token's save is never abandoned).
+// Stopping: run() returns at once when a stop is requested while it sleeps or while the job
+// waits to retry; a request in flight is finished first (bounded by the client's
+// total_timeout), and a new token's save is never abandoned (giving it up would lose the only
+// copy of the new secret).
 #pragma once
 
 #include <rotary/clock.hpp>
@@ -113,9 +114,9 @@ class agent {
     if (options_.on_event) options_.on_event(e);
   }
 
+  const token_store& store_;
   agent_options options_;
   clock_ref clock_;
-  rotator rotator_;
   detail::xoshiro256 random_;
   std::optional<sys_seconds> jitter_due_;
   seconds jitter_{0};
@@ -169,10 +170,7 @@ inline void to_json(nlohmann::json& j, const agent_event& e) {
 }
 
 inline agent::agent(const token_store& store, agent_options options, clock_ref clock)
-    : options_(std::move(options)),
-      clock_(clock),
-      rotator_(store, options_.rotation, clock_),
-      random_(options_.seed) {
+    : store_(store), options_(std::move(options)), clock_(clock), random_(options_.seed) {
   if (options_.rotation.strategy.kind != job_strategy::when_due)
     throw std::invalid_argument(
         "agent: the strategy must be when-due (an agent rotating at every wake-up would never stop "
@@ -245,13 +243,16 @@ inline void agent::wake() {
 
 inline int agent::run(stop_token stop) {
   emit({.kind = agent_event::started, .at = clock_.now()});
+  rotator_options job_options = options_.rotation;
+  job_options.stop = stop;  // a retry's backoff ends at a stop; a save is never abandoned
+  rotator job{store_, std::move(job_options), clock_};
   // The last not-due instant logged (when `announced`): repeats are quiet. (Not an optional:
   // GCC 12 warns of a maybe-uninitialized read comparing one.)
   bool announced = false;
   sys_seconds announced_from{};
   std::optional<wake_plan> last_plan;
   while (!stop.stop_requested()) {
-    const run_report report = rotator_.run();
+    const run_report report = job.run();
     if (report.status == run_status::misconfigured) {
       emit({.kind = agent_event::run, .at = report.finished, .report = report});
       emit({.kind = agent_event::stopped, .at = clock_.now()});

@@ -42,6 +42,7 @@
 #include <rotary/hook.hpp>
 #include <rotary/job_strategy.hpp>
 #include <rotary/policy.hpp>
+#include <rotary/stop_token.hpp>
 #include <rotary/store.hpp>
 #include <rotary/time.hpp>
 
@@ -81,6 +82,10 @@ struct rotator_options {
   // ROTARY_CREATED_AT, ROTARY_ROTATE_BY, ROTARY_PREVIOUS_USABLE_UNTIL and ROTARY_STORE in its
   // environment (the secret only in its secret_env, if named). Never run when nothing was rotated.
   std::optional<hook_command> on_rotate{};
+  // A stop requested while the run waits to retry a rotation ends the run there ("failed",
+  // "stopped while waiting to retry"); a new token's save is retried regardless (giving it up
+  // would lose the only copy).
+  stop_token stop{};
 };
 
 // What a run ended with. Exit codes: 0 rotated, not_due; 1 failed, busy (the token is still
@@ -695,7 +700,10 @@ inline run_report rotator::run() {
       delay = std::chrono::floor<seconds>((*until - now) / 2);
       if (delay < seconds{1}) break;
     }
-    clock_.wait_until(now + delay);
+    if (!clock_.wait_until(now + delay, options_.stop)) {  // stopped (the agent's SIGTERM): no more tries
+      gave_up = "stopped while waiting to retry";
+      break;
+    }
   }
 
   // 6. Out of retries (or of time, or the answer was not trusted).

@@ -192,9 +192,9 @@ inline std::string zone_directory() {
 // is). A FIFO or a device under TZDIR is refused without being opened (safe_file.hpp); the
 // links of /usr/share/zoneinfo are followed.
 inline std::optional<std::string> read_zone_file(const std::string& path) {
-  auto bytes = read_regular_file(path, std::size_t{1} << 20, links::follow);
-  if (!bytes) return std::nullopt;
-  return std::move(*bytes);
+  auto text = read_regular_file(path, std::size_t{1} << 20, links::follow);
+  if (!text) return std::nullopt;
+  return std::move(*text);
 }
 
 struct zone_registry {
