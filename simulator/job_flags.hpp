@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "command.hpp"
+#include "store_flags.hpp"
 
 #ifndef ROTARY_VERSION
 #define ROTARY_VERSION "0.0.0"
@@ -78,13 +79,7 @@ struct job_flags {
 
   // The store, with its key: a missing flag or a bad key is a usage error (exit 2).
   [[nodiscard]] token_store open_store() const {
-    const int given = (!key_file.empty()) + (!key_env.empty()) + (plaintext ? 1 : 0);
-    if (store.empty()) throw usage_error{"--store FILE is required"};
-    if (given != 1) throw usage_error{"give exactly one of --key-file FILE, --key-env VAR or --plaintext"};
-    if (plaintext) return token_store{store, rotary::plaintext};
-    auto key = key_file.empty() ? store_key::from_env(key_env) : store_key::from_file(key_file);
-    if (!key) throw usage_error{key.error().message};
-    return token_store{store, *key};
+    return cli::open_store(store, key_file, key_env, plaintext);
   }
 
   // --secret-file: any path but the store's own files.

@@ -19,6 +19,19 @@ namespace rotary::cli {
 // Exit code of `secret` and `exec` when no usable token can be handed out: a person must act.
 inline constexpr int exit_unusable = 3;
 
+// The store of --store FILE with its key (--key-file, --key-env or --plaintext): a missing flag
+// or a bad key is a usage error (exit 2). Every command that opens a store opens it so.
+inline token_store open_store(const std::string& store, const std::string& key_file,
+                              const std::string& key_env, bool plaintext) {
+  const int given = (!key_file.empty()) + (!key_env.empty()) + (plaintext ? 1 : 0);
+  if (store.empty()) throw usage_error{"--store FILE is required"};
+  if (given != 1) throw usage_error{"give exactly one of --key-file FILE, --key-env VAR or --plaintext"};
+  if (plaintext) return token_store{store, rotary::plaintext};
+  auto key = key_file.empty() ? store_key::from_env(key_env) : store_key::from_file(key_file);
+  if (!key) throw usage_error{key.error().message};
+  return token_store{store, *key};
+}
+
 struct store_flags {
   std::string store, key_file, key_env;
   bool plaintext = false;
@@ -31,15 +44,7 @@ struct store_flags {
   }
 
   // As `rotary rotate` does: a missing flag or a bad key is a usage error (exit 2).
-  [[nodiscard]] token_store open() const {
-    const int given = (!key_file.empty()) + (!key_env.empty()) + (plaintext ? 1 : 0);
-    if (store.empty()) throw usage_error{"--store FILE is required"};
-    if (given != 1) throw usage_error{"give exactly one of --key-file FILE, --key-env VAR or --plaintext"};
-    if (plaintext) return token_store{store, rotary::plaintext};
-    auto key = key_file.empty() ? store_key::from_env(key_env) : store_key::from_file(key_file);
-    if (!key) throw usage_error{key.error().message};
-    return token_store{store, *key};
-  }
+  [[nodiscard]] token_store open() const { return open_store(store, key_file, key_env, plaintext); }
 };
 
 // A token picked from the store, with the instant it stops working.

@@ -52,7 +52,7 @@ struct fixture {
                                               std::vector<std::string> flags = {}) const {
     std::vector<std::string> a{"exec", "--store", store, "--key-file", key_file};
     a.insert(a.end(), flags.begin(), flags.end());
-    a.push_back("--");
+    a.emplace_back("--");
     a.insert(a.end(), cmd.begin(), cmd.end());
     return a;
   }

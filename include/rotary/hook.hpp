@@ -117,6 +117,7 @@ inline hook_result run_hook(const hook_command& hook,
 
   // The environment: this process's, less what is replaced or unset, then ours.
   std::vector<std::string> names;
+  names.reserve(env.size() + 1 + hook.unset_env.size());
   for (const auto& [name, value] : env) names.push_back(name);
   if (hook.secret_env && secret != nullptr) names.push_back(*hook.secret_env);
   names.insert(names.end(), hook.unset_env.begin(), hook.unset_env.end());
@@ -131,6 +132,7 @@ inline hook_result run_hook(const hook_command& hook,
   for (const auto& [name, value] : env) storage.push_back(name + "=" + value);
   if (hook.secret_env && secret != nullptr) storage.push_back(*hook.secret_env + "=" + *secret);
   std::vector<char*> envp;
+  envp.reserve(storage.size() + 1);
   for (auto& s : storage) envp.push_back(s.data());
   envp.push_back(nullptr);
 
