@@ -201,6 +201,8 @@ BOOST_AUTO_TEST_CASE(bad_agent_flags_exit_2_with_one_line) {
       {{"--strategy", "always"},
        "--strategy always: an agent needs when-due:DUR (it would rotate at every wake-up)"},
       {{"--recheck", "10s"}, "--recheck 10s: at least 1m"},
+      {{"--recheck", "soon"}, "--recheck soon: expected a number, found 's' (column 1)"},
+      {{"--max-jitter", "5x"}, "--max-jitter 5x: unknown unit 'x': expected s, m, h, d or w (column 2)"},
       {{"--seed", "x"}, "--seed x: expected a whole number"},
       {{"--on-rotate-secret-env", "X"}, "--on-rotate-secret-env needs --on-rotate"},
   };

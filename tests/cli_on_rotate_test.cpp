@@ -13,6 +13,7 @@
 
 #include "cli.hpp"
 #include "files.hpp"
+#include "job_fixture.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -22,67 +23,13 @@ using rotary::test::temp_dir;
 
 namespace {
 
-std::vector<std::string> with(std::vector<std::string> args, std::initializer_list<std::string> more) {
-  args.insert(args.end(), more);
-  return args;
-}
+using rotary::test::one_line;
+using rotary::test::with;
 
-// As in cli_rotate_test: the command runs on the real clock; the fake server's manual clock
-// starts at the real now.
-struct fixture {
-  rotary::manual_clock clock{rotary::real_clock{}.now()};
-  rotary::fake_server server;
-  std::string url;
-  rotary::wire::created_token token;
-  temp_dir dir;
-  std::string store = (dir.path / "token.store").string();
-  std::string key_file = (dir.path / "key").string();
-  std::string secret_file = (dir.path / "app-token").string();
-
-  fixture() : server(with_clock()) {
-    url = server.start();
-    token = server
-                .create_token({.rotation_period = std::chrono::minutes{3600},
-                               .expires_at = clock.now() + std::chrono::days{365}})
-                .value();
-    const auto k = run_rotary({"keygen", "--out", key_file});
-    BOOST_REQUIRE_MESSAGE(k.exit == 0, k.err);
-  }
-  rotary::fake_server_options with_clock() {
-    rotary::fake_server_options o;
-    o.clock = clock;
-    return o;
-  }
-  [[nodiscard]] std::vector<std::string> rotate() const {
-    return {"rotate", "--store",       store, "--key-file", key_file, "--endpoint",
-            url,      "--retry-delay", "1s",  "--timeout",  "5s"};
-  }
-  rotary::test::run_result init(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args = {"rotate",     "--init",
-                                     "--store",    store,
-                                     "--key-file", key_file,
-                                     "--period",   "3600",
-                                     "--created",  rotary::format_time(token.created_at),
-                                     "--expires",  rotary::format_time(*token.expires_at)};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return run_rotary(args, token.raw_secret + "\n");
-  }
-  [[nodiscard]] rotary::store_contents load(const std::string& file) const {
-    return rotary::token_store(file, rotary::store_key::from_file(key_file).value()).load().value();
-  }
-  [[nodiscard]] rotary::store_contents load() const { return load(store); }
-  // Nothing the command printed holds a secret.
-  void no_secret_in(const rotary::test::run_result& r) const {
-    BOOST_TEST(r.out.find(token.raw_secret) == std::string::npos);
-    BOOST_TEST(r.err.find(token.raw_secret) == std::string::npos);
-    const auto now = load().current.secret;
-    BOOST_TEST(r.out.find(now) == std::string::npos);
-    BOOST_TEST(r.err.find(now) == std::string::npos);
-  }
-  [[nodiscard]] std::string path(const std::string& name) const { return (dir.path / name).string(); }
+// cli_rotate_test's world, and the file a consumer reads.
+struct fixture : rotary::test::job_fixture {
+  std::string secret_file = path("app-token");
 };
-
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

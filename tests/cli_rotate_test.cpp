@@ -15,6 +15,7 @@
 
 #include "cli.hpp"
 #include "files.hpp"
+#include "job_fixture.hpp"
 #include "print.hpp"
 #include "tls.hpp"
 
@@ -28,67 +29,9 @@ using rotary::test::temp_dir;
 
 namespace {
 
-std::vector<std::string> with(std::vector<std::string> args, std::initializer_list<std::string> more) {
-  args.insert(args.end(), more);
-  return args;
-}
-
-// The command runs on the real clock; the fake server's manual clock starts at the real now.
-struct fixture {
-  rotary::manual_clock clock{rotary::real_clock{}.now()};
-  rotary::fake_server server;
-  std::string url;
-  rotary::wire::created_token token;
-  temp_dir dir;
-  std::string store = (dir.path / "token.store").string();
-  std::string key_file = (dir.path / "key").string();
-
-  explicit fixture(rotary::fake_server_options o = {}) : server(with_clock(std::move(o))) {
-    url = server.start();
-    token = server
-                .create_token({.rotation_period = std::chrono::minutes{3600},
-                               .expires_at = clock.now() + std::chrono::days{365}})
-                .value();
-    const auto k = run_rotary({"keygen", "--out", key_file});
-    BOOST_REQUIRE_MESSAGE(k.exit == 0, k.err);
-  }
-  rotary::fake_server_options with_clock(rotary::fake_server_options o) {
-    o.clock = clock;
-    return o;
-  }
-  [[nodiscard]] std::vector<std::string> rotate() const {
-    return {"rotate", "--store",       store, "--key-file", key_file, "--endpoint",
-            url,      "--retry-delay", "1s",  "--timeout",  "5s"};
-  }
-  rotary::test::run_result init(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args = {"rotate",     "--init",
-                                     "--store",    store,
-                                     "--key-file", key_file,
-                                     "--period",   "3600",
-                                     "--created",  rotary::format_time(token.created_at),
-                                     "--expires",  rotary::format_time(*token.expires_at)};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return run_rotary(args, token.raw_secret + "\n");
-  }
-  [[nodiscard]] rotary::store_contents load() const {
-    return rotary::token_store(store, rotary::store_key::from_file(key_file).value()).load().value();
-  }
-  void fail_next(fault f, std::uint64_t n = 1) {
-    f.count = n;
-    server.set_faults({{f}, 1});
-  }
-  [[nodiscard]] bool works(const std::string& secret) const {
-    return rotary::check_token(url, secret).has_value();
-  }
-  // Nothing the command printed holds a secret.
-  void no_secret_in(const rotary::test::run_result& r) const {
-    BOOST_TEST(r.out.find(token.raw_secret) == std::string::npos);
-    BOOST_TEST(r.err.find(token.raw_secret) == std::string::npos);
-    const auto now = load().current.secret;
-    BOOST_TEST(r.out.find(now) == std::string::npos);
-    BOOST_TEST(r.err.find(now) == std::string::npos);
-  }
-};
+using fixture = rotary::test::job_fixture;
+using rotary::test::one_line;
+using rotary::test::with;
 
 fault make_fault(fault_kind kind, int status = 503) {
   fault f;
@@ -96,8 +39,6 @@ fault make_fault(fault_kind kind, int status = 503) {
   f.status = status;
   return f;
 }
-
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 
 #include "cli.hpp"
 #include "files.hpp"
+#include "job_fixture.hpp"
 
 namespace fs = std::filesystem;
 using rotary::test::run_rotary;
@@ -19,28 +20,10 @@ using rotary::test::temp_dir;
 
 namespace {
 
-// A token on the fake server, put in a store by `rotate --init`, as cli_rotate_test does.
-struct fixture {
-  rotary::manual_clock clock{rotary::real_clock{}.now()};
-  rotary::fake_server server{rotary::fake_server_options{.clock = clock}};
-  std::string url;
-  rotary::wire::created_token token;
-  temp_dir dir;
-  std::string store = (dir.path / "token.store").string();
-  std::string key_file = (dir.path / "key").string();
-
+// A token on the fake server, put in a store by `rotate --init` (cli_rotate_test's world).
+struct fixture : rotary::test::job_fixture {
   fixture() {
-    url = server.start();
-    token = server
-                .create_token({.rotation_period = std::chrono::minutes{3600},
-                               .expires_at = clock.now() + std::chrono::days{365}})
-                .value();
-    const auto k = run_rotary({"keygen", "--out", key_file});
-    BOOST_REQUIRE_MESSAGE(k.exit == 0, k.err);
-    const auto i = run_rotary({"rotate", "--init", "--store", store, "--key-file", key_file, "--period",
-                               "3600", "--created", rotary::format_time(token.created_at), "--expires",
-                               rotary::format_time(*token.expires_at), "--endpoint", url},
-                              token.raw_secret + "\n");
+    const auto i = init({"--endpoint", url});
     BOOST_REQUIRE_MESSAGE(i.exit == 0, i.err);
   }
   [[nodiscard]] std::vector<std::string> secret(std::vector<std::string> more = {}) const {
